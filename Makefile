@@ -1,0 +1,41 @@
+# One command to run, one to test. `make install` is the step both share.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+SQLITE_URL ?= sqlite:///$(CURDIR)/.test.sqlite3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-postgres test-sqlite
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(PY) manage.py migrate --no-input
+	@$(PY) manage.py uploadkit_demo > .demo-key.txt
+	@KEY=$$(tail -n 1 .demo-key.txt); rm -f .demo-key.txt; \
+	echo ""; echo "UploadKit is serving on http://$(HOST):$(PORT)"; \
+	echo "API key: $$KEY"; echo "Try:"; \
+	echo "  curl -X POST http://$(HOST):$(PORT)/api/v1/upload/request -H \"x-api-key: $$KEY\" -H \"Content-Type: application/json\" -d '{\"fileName\": \"profile.jpg\", \"fileSize\": 204800, \"contentType\": \"image/jpeg\", \"routeSlug\": \"imageUploader\"}'"; \
+	echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The whole suite on PostgreSQL (as in production), then again on SQLite (the embedded default).
+test: install test-postgres test-sqlite
+
+test-postgres: install
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-sqlite: install
+	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest -q $(PYTEST_ARGS)

@@ -1,0 +1,104 @@
+"""API keys: generation, hashing and lookup.
+
+Keys are ``uk_live_`` or ``uk_test_`` + 40 random base62 characters (about 238 bits). Such a
+secret cannot be guessed or brute-forced, so a fast keyed hash (HMAC-SHA256) is the right
+storage: a password hasher (PBKDF2, Argon2) would add milliseconds to every request and buy
+nothing. A row is found by its non-secret prefix and the hash compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from .conf import uploadkit_settings
+from .exceptions import InvalidApiKey
+from .models import ApiKey, Project
+
+_ALPHABET = string.ascii_letters + string.digits
+SECRET_LENGTH = 40
+PREFIX_SECRET_CHARS = 8
+_ENV_PREFIXES = {"live": "uk_live_", "test": "uk_test_"}
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key just created: ``plaintext`` exists only here, never in the database."""
+
+    api_key: ApiKey
+    plaintext: str
+
+
+def hash_key(plaintext: str) -> str:
+    secret = uploadkit_settings.secret.encode()
+    return hmac.new(secret, plaintext.encode(), hashlib.sha256).hexdigest()
+
+
+def _split(plaintext: str) -> str | None:
+    """The lookup prefix of a well-formed key, or None."""
+    for env_prefix in _ENV_PREFIXES.values():
+        if plaintext.startswith(env_prefix):
+            secret = plaintext[len(env_prefix):]
+            if len(secret) == SECRET_LENGTH and all(c in _ALPHABET for c in secret):
+                return env_prefix + secret[:PREFIX_SECRET_CHARS]
+    return None
+
+
+def create_api_key(
+    project: Project,
+    *,
+    name: str = "",
+    environment: str = ApiKey.Environment.LIVE,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    env_prefix = _ENV_PREFIXES[environment]
+    secret = "".join(secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH))
+    plaintext = env_prefix + secret
+    api_key = ApiKey.objects.create(
+        project=project,
+        name=name,
+        environment=environment,
+        prefix=env_prefix + secret[:PREFIX_SECRET_CHARS],
+        hashed_key=hash_key(plaintext),
+        expires_at=expires_at,
+    )
+    return IssuedKey(api_key=api_key, plaintext=plaintext)
+
+
+def authenticate_key(plaintext: str) -> ApiKey:
+    """The usable key this plaintext names, or InvalidApiKey (one indexed query)."""
+    prefix = _split(plaintext)
+    if prefix is None:
+        raise InvalidApiKey("Invalid API key.")
+    api_key = ApiKey.objects.select_related("project").filter(prefix=prefix).first()
+    # Compare even when no row matched, so timing says nothing about which prefixes exist.
+    expected = api_key.hashed_key if api_key else "0" * 64
+    if not hmac.compare_digest(expected, hash_key(plaintext)) or api_key is None:
+        raise InvalidApiKey("Invalid API key.")
+    now = timezone.now()
+    if api_key.is_revoked:
+        raise InvalidApiKey("This API key has been revoked.")
+    if api_key.is_expired(now):
+        raise InvalidApiKey("This API key has expired.")
+    _touch(api_key, now)
+    return api_key
+
+
+def _touch(api_key: ApiKey, now: datetime) -> None:
+    """Record use at most once per interval: a write per request would cost more than the read."""
+    interval = timedelta(seconds=uploadkit_settings.KEY_LAST_USED_INTERVAL)
+    if api_key.last_used_at is None or now - api_key.last_used_at >= interval:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def revoke_api_key(api_key: ApiKey) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])

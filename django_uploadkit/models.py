@@ -1,0 +1,125 @@
+"""The data: projects, their API keys and file routes, and the files uploaded through them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from .ids import new_file_id
+from .validators import validate_route_slug, validate_type_patterns
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    webhook_url = models.URLField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ApiKey(models.Model):
+    """A project's API key. Only a keyed hash of the full key is stored (see ``keys.py``)."""
+
+    class Environment(models.TextChoices):
+        LIVE = "live", "Live"
+        TEST = "test", "Test"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True, default="")
+    environment = models.CharField(
+        max_length=4, choices=Environment.choices, default=Environment.LIVE
+    )
+    # Non-secret, shown in lists, unique: how a presented key finds its row.
+    prefix = models.CharField(max_length=32, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or self.project.slug})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.expires_at is not None and self.expires_at <= now
+
+    def is_usable(self, now=None) -> bool:
+        return not self.is_revoked and not self.is_expired(now)
+
+
+class FileRoute(models.Model):
+    """What a route accepts: MIME patterns (``image/*``, ``application/pdf``) and a size cap."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="routes")
+    slug = models.CharField(max_length=100, validators=[validate_route_slug])
+    allowed_types = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_type_patterns],
+        help_text='MIME patterns such as "image/*" or "application/pdf"; empty allows any type.',
+    )
+    max_size = models.PositiveBigIntegerField(help_text="Maximum file size in bytes.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["project", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "slug"], name="uploadkit_route_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug}/{self.slug}"
+
+
+class File(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        UPLOADED = "UPLOADED"
+        DELETED = "DELETED"
+        EXPIRED = "EXPIRED"
+        FAILED = "FAILED"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_file_id, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="files")
+    route = models.ForeignKey(FileRoute, on_delete=models.PROTECT, related_name="files")
+    key = models.CharField(max_length=600)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # "This project's files, newest first" with keyset pagination.
+            models.Index(
+                fields=["project", "-created_at", "-id"], name="uploadkit_file_listing"
+            ),
+            # The expiry sweep: stale PENDING files.
+            models.Index(fields=["status", "created_at"], name="uploadkit_file_status"),
+        ]
+        constraints = [
+            # "This project's file with this key": one index lookup.
+            models.UniqueConstraint(fields=["project", "key"], name="uploadkit_file_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

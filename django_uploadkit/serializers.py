@@ -1,0 +1,70 @@
+"""Request validation and response shapes of the v1 API (the reference text's field names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .conf import uploadkit_settings
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that arrives as a JSON number: "204800", 204800.5 and true are refused."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("invalid")
+        return super().to_internal_value(int(data))
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, not a number or boolean coerced to one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    fileName = StrictCharField(min_length=1, max_length=255, trim_whitespace=False)
+    fileSize = StrictIntegerField(min_value=1)
+    contentType = StrictCharField(min_length=1, max_length=255)
+    routeSlug = StrictCharField(min_length=1, max_length=100, trim_whitespace=False)
+    metadata = serializers.DictField(required=False, default=dict)
+
+    def validate_metadata(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Expected an object.")
+        return value
+
+
+class UploadCompleteSerializer(serializers.Serializer):
+    fileId = StrictCharField(min_length=1, max_length=40)
+
+
+class FileListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, min_value=1)
+    cursor = serializers.CharField(required=False, allow_blank=False, max_length=500)
+
+    def validate_limit(self, value: int) -> int:
+        maximum = uploadkit_settings.MAX_PAGE_SIZE
+        if value > maximum:
+            raise serializers.ValidationError(f"Ensure this value is less than or equal to {maximum}.")
+        return value
+
+
+class FileSerializer(serializers.Serializer):
+    """Documentation of the file shape; ``services.file_to_dict`` builds it."""
+
+    id = serializers.CharField()
+    key = serializers.CharField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    type = serializers.CharField()
+    url = serializers.CharField()
+    status = serializers.CharField()
+    createdAt = serializers.CharField()

@@ -1,0 +1,204 @@
+"""The embedded default: objects on local disk, uploaded through a URL the app itself serves.
+
+The upload URL carries the key, content type, size and expiry, signed with HMAC-SHA256, so
+the app's PUT endpoint enforces exactly what S3 enforces for a presigned PUT: the signed
+Content-Type, the signed length, the signature and the expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any, Iterable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.urls import reverse
+
+from ..conf import uploadkit_settings
+from ..exceptions import (
+    ConfigurationError,
+    ContentLengthMismatch,
+    ContentLengthRequired,
+    ContentTypeMismatch,
+    FileTooLarge,
+    StorageError,
+    UploadUrlExpired,
+    UploadUrlInvalid,
+)
+from ..mime import normalize_content_type
+from .base import DeleteResult, ObjectInfo, StorageBackend
+
+CHUNK_SIZE = 1024 * 1024
+_META_DIR = ".uploadkit-meta"
+
+
+class LocalBackend(StorageBackend):
+    """Django's FileSystemStorage under ``ROOT`` (default ``MEDIA_ROOT/uploadkit``)."""
+
+    OPTIONS = {"ROOT"}
+
+    def __init__(self, **options: Any) -> None:
+        unknown = set(options) - self.OPTIONS
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown option(s) for the local storage backend: {', '.join(sorted(unknown))}"
+            )
+        root = options.get("ROOT") or os.path.join(settings.MEDIA_ROOT or ".", "uploadkit")
+        self.root = Path(root).resolve()
+        self.storage = FileSystemStorage(location=str(self.root), allow_overwrite=True)
+
+    # -- signing ---------------------------------------------------------------------------
+
+    def _signature(self, key: str, content_type: str, size: int, expires: int) -> str:
+        secret = hmac.new(
+            uploadkit_settings.secret.encode(), b"uploadkit.local-upload", hashlib.sha256
+        ).digest()
+        message = f"PUT\n{key}\n{content_type}\n{size}\n{expires}".encode()
+        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+    def presigned_put_url(
+        self, key: str, *, content_type: str, size: int, expires_in: int
+    ) -> str:
+        expires = int(time.time()) + int(expires_in)
+        query = urlencode(
+            {
+                "type": content_type,
+                "size": size,
+                "expires": expires,
+                "signature": self._signature(key, content_type, size, expires),
+            }
+        )
+        return f"{self._object_path(key)}?{query}"
+
+    def _object_path(self, key: str) -> str:
+        path = reverse("uploadkit:local-object", kwargs={"key": key})
+        return (uploadkit_settings.PUBLIC_BASE_URL or "").rstrip("/") + path
+
+    # -- the upload target -----------------------------------------------------------------
+
+    def check_put(
+        self, key: str, query: dict[str, str], content_type: str | None, content_length: str | None
+    ) -> int:
+        """Validate a PUT against its signed URL; return the number of bytes to accept."""
+        try:
+            signed_type = query["type"]
+            size = int(query["size"])
+            expires = int(query["expires"])
+            signature = query["signature"]
+        except (KeyError, ValueError):
+            raise UploadUrlInvalid("The upload URL is missing its signed parameters.") from None
+        expected = self._signature(key, signed_type, size, expires)
+        if not hmac.compare_digest(expected, signature):
+            raise UploadUrlInvalid()
+        if time.time() > expires:
+            raise UploadUrlExpired()
+        if normalize_content_type(content_type or "") != signed_type:
+            raise ContentTypeMismatch(
+                f"Content-Type {content_type or '(none)'!r} differs from the signed {signed_type!r}."
+            )
+        if content_length in (None, ""):
+            raise ContentLengthRequired()
+        try:
+            length = int(content_length)
+        except ValueError:
+            raise ContentLengthRequired("Content-Length must be a number.") from None
+        if length > size:
+            raise FileTooLarge(f"Body of {length} bytes exceeds the signed size of {size} bytes.")
+        if length != size:
+            raise ContentLengthMismatch(
+                f"Body of {length} bytes differs from the signed size of {size} bytes."
+            )
+        return size
+
+    def save_stream(self, key: str, stream: IO[bytes], size: int, content_type: str) -> None:
+        """Stream exactly ``size`` bytes to disk, then move into place: never a partial object."""
+        path = Path(self.storage.path(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            received = 0
+            with os.fdopen(fd, "wb") as out:
+                while received <= size:
+                    chunk = stream.read(min(CHUNK_SIZE, size + 1 - received))
+                    if not chunk:
+                        break
+                    received += len(chunk)
+                    out.write(chunk)
+            if received != size:
+                raise ContentLengthMismatch(
+                    f"Received {received} bytes; the upload URL was signed for {size}."
+                )
+            self._write_meta(key, {"content_type": content_type})
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    # -- meta sidecars -----------------------------------------------------------------------
+
+    def _meta_path(self, key: str) -> Path:
+        return Path(self.storage.path(os.path.join(_META_DIR, key + ".json")))
+
+    def _write_meta(self, key: str, meta: dict[str, str]) -> None:
+        path = self._meta_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(meta))
+
+    def _read_meta(self, key: str) -> dict[str, str]:
+        try:
+            return json.loads(self._meta_path(key).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    # -- the interface -----------------------------------------------------------------------
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            size = os.path.getsize(self.storage.path(key))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"Cannot read the stored object: {exc.strerror}") from exc
+        content_type = self._read_meta(key).get("content_type", "application/octet-stream")
+        return ObjectInfo(size=size, content_type=content_type)
+
+    def open(self, key: str) -> IO[bytes]:
+        return self.storage.open(key, "rb")
+
+    def read_prefix(self, key: str, length: int) -> bytes:
+        with self.open(key) as fh:
+            return fh.read(length)
+
+    def url(self, key: str) -> str:
+        return self._object_path(key)
+
+    def delete_many(self, keys: Iterable[str]) -> DeleteResult:
+        result = DeleteResult()
+        for key in keys:
+            result.calls += 1
+            try:
+                for path in (Path(self.storage.path(key)), self._meta_path(key)):
+                    path.unlink(missing_ok=True)
+                    self._prune(path.parent)
+                result.deleted.append(key)
+            except OSError as exc:
+                result.errors[key] = exc.strerror or str(exc)
+        return result
+
+    def _prune(self, directory: Path) -> None:
+        """Remove directories left empty, up to the root."""
+        while directory != self.root and self.root in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+

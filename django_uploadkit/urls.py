@@ -1,0 +1,15 @@
+"""Include with ``path("", include("django_uploadkit.urls"))``: the API lives under /api/v1/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "uploadkit"
+
+urlpatterns = [
+    path("api/v1/upload/request", views.UploadRequestView.as_view(), name="upload-request"),
+    path("api/v1/upload/complete", views.UploadCompleteView.as_view(), name="upload-complete"),
+    path("api/v1/files", views.FileListView.as_view(), name="file-list"),
+    path("api/v1/files/<path:key>", views.FileDetailView.as_view(), name="file-detail"),
+    path("uploadkit/objects/<path:key>", views.LocalObjectView.as_view(), name="local-object"),
+]

@@ -1,0 +1,147 @@
+"""HTTP views: parse, call a service, render. The lifecycle itself lives in ``services``."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import renderers
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .authentication import ApiKeyAuthentication, HasProject, project_of
+from .errors import error_body, exception_handler
+from .exceptions import FileNotFound, UploadKitError
+from .models import File
+from .serializers import (
+    FileListQuerySerializer,
+    UploadCompleteSerializer,
+    UploadRequestSerializer,
+)
+from .storage import get_backend
+from .storage.local import LocalBackend
+
+
+class UploadKitAPIView(APIView):
+    """Base of every v1 endpoint: API-key auth, JSON in and out, the one error shape."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasProject]
+    parser_classes = [JSONParser]
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
+    throttle_classes: list[Any] = []
+
+    def get_exception_handler(self):  # type: ignore[override]
+        return exception_handler
+
+    def file_body(self, request: Request, file: File) -> dict[str, Any]:
+        body = services.file_to_dict(file)
+        body["url"] = request.build_absolute_uri(body["url"])
+        return body
+
+    @staticmethod
+    def validated(serializer_class: type, data: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class UploadRequestView(UploadKitAPIView):
+    def post(self, request: Request) -> Response:
+        data = self.validated(UploadRequestSerializer, request.data)
+        ticket = services.request_upload(
+            project_of(request),
+            file_name=data["fileName"],
+            file_size=data["fileSize"],
+            content_type=data["contentType"],
+            route_slug=data["routeSlug"],
+            metadata=data["metadata"],
+        )
+        return Response(
+            {
+                "fileId": ticket.file.id,
+                "uploadUrl": request.build_absolute_uri(ticket.upload_url),
+                "cdnUrl": request.build_absolute_uri(services.file_url(ticket.file)),
+                "key": ticket.file.key,
+            }
+        )
+
+
+class UploadCompleteView(UploadKitAPIView):
+    def post(self, request: Request) -> Response:
+        data = self.validated(UploadCompleteSerializer, request.data)
+        file = services.complete_upload(project_of(request), data["fileId"])
+        return Response(self.file_body(request, file))
+
+
+class FileListView(UploadKitAPIView):
+    def get(self, request: Request) -> Response:
+        params = self.validated(FileListQuerySerializer, request.query_params)
+        page = services.list_files(
+            project_of(request), limit=params.get("limit"), cursor=params.get("cursor")
+        )
+        return Response(
+            {
+                "files": [self.file_body(request, f) for f in page.files],
+                "nextCursor": page.next_cursor,
+            }
+        )
+
+
+class FileDetailView(UploadKitAPIView):
+    def delete(self, request: Request, key: str) -> Response:
+        file = services.delete_file(project_of(request), key)
+        return Response(self.file_body(request, file))
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class LocalObjectView(View):
+    """The local backend's object URL: PUT with a signed URL to upload, GET to read back.
+
+    A plain Django view, so the body is streamed from the socket to disk, never parsed.
+    """
+
+    http_method_names = ["get", "head", "put", "options"]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        backend = get_backend()
+        if not isinstance(backend, LocalBackend):
+            return JsonResponse(
+                error_body("Uploads go straight to the configured storage.", "NOT_FOUND"),
+                status=404,
+            )
+        self.backend = backend
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except UploadKitError as exc:
+            return JsonResponse(error_body(exc.message, exc.code), status=exc.status_code)
+
+    def put(self, request: HttpRequest, key: str) -> HttpResponse:
+        size = self.backend.check_put(
+            key,
+            request.GET.dict(),
+            request.META.get("CONTENT_TYPE"),
+            request.META.get("CONTENT_LENGTH"),
+        )
+        self.backend.save_stream(key, request, size, request.GET["type"])
+        return HttpResponse(status=200)
+
+    def get(self, request: HttpRequest, key: str) -> HttpResponse:
+        hidden = any(part.startswith(".") for part in key.split("/"))
+        info = None if hidden else self.backend.head(key)
+        if info is None:
+            raise FileNotFound("No such object.")
+        response = FileResponse(self.backend.open(key), content_type=info.content_type)
+        response["Content-Length"] = str(info.size)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def head(self, request: HttpRequest, key: str) -> HttpResponse:
+        return self.get(request, key)
