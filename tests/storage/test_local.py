@@ -1,0 +1,116 @@
+"""The local backend's upload target enforces what S3 enforces for a presigned PUT."""
+
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from rest_framework.test import APIClient
+
+from django_uploadkit.models import File
+from django_uploadkit.storage import get_backend
+
+from ..conftest import assert_error
+from ..helpers import JPEG, put_object, request_upload
+
+
+@pytest.fixture
+def ticket(api):
+    return request_upload(api).json()
+
+
+def complete(api, file_id):
+    return api.post("/api/v1/upload/complete", {"fileId": file_id}, format="json")
+
+
+def with_query(url, **changes):
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()} | changes
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def test_a_put_with_the_signed_type_and_size_is_stored(ticket, local_storage_root):
+    assert put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/jpeg").status_code == 200
+    assert (Path(local_storage_root) / ticket["key"]).read_bytes() == JPEG
+    info = get_backend().head(ticket["key"])
+    assert (info.size, info.content_type) == (len(JPEG), "image/jpeg")
+
+
+def test_a_put_with_another_content_type_is_refused_and_complete_fails(api, ticket):
+    response = put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/png")
+    assert_error(response, 403, "CONTENT_TYPE_MISMATCH")
+    assert_error(complete(api, ticket["fileId"]), 409, "UPLOAD_INCOMPLETE")
+    assert File.objects.get(pk=ticket["fileId"]).status == "PENDING"
+
+
+def test_a_body_larger_than_requested_is_refused(api, ticket, local_storage_root):
+    response = put_object(APIClient(), ticket["uploadUrl"], JPEG + b"x", "image/jpeg")
+    assert_error(response, 403, "FILE_TOO_LARGE")
+    assert not (Path(local_storage_root) / ticket["key"]).exists()
+    assert_error(complete(api, ticket["fileId"]), 409, "UPLOAD_INCOMPLETE")
+
+
+def test_a_body_smaller_than_requested_is_refused(api, ticket):
+    response = put_object(APIClient(), ticket["uploadUrl"], JPEG[:-1], "image/jpeg")
+    assert_error(response, 400, "CONTENT_LENGTH_MISMATCH")
+    assert_error(complete(api, ticket["fileId"]), 409, "UPLOAD_INCOMPLETE")
+
+
+@pytest.mark.parametrize("change", [
+    {"signature": "0" * 64},
+    {"size": "99999"},
+    {"type": "image/png"},
+    {"expires": str(int(time.time()) + 10**6)},
+])
+def test_a_tampered_url_is_refused(api, ticket, change):
+    url = with_query(ticket["uploadUrl"], **change)
+    content_type = change.get("type", "image/jpeg")
+    assert_error(put_object(APIClient(), url, JPEG, content_type), 403, "INVALID_SIGNATURE")
+    assert_error(complete(api, ticket["fileId"]), 409, "UPLOAD_INCOMPLETE")
+
+
+def test_a_url_for_another_key_is_refused(api, ticket):
+    other = request_upload(api).json()
+    url = other["uploadUrl"].replace(other["key"], ticket["key"])
+    assert_error(put_object(APIClient(), url, JPEG, "image/jpeg"), 403, "INVALID_SIGNATURE")
+
+
+def test_an_expired_url_is_refused(api, settings):
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "UPLOAD_URL_EXPIRES": 1}
+    ticket = request_upload(api).json()
+    time.sleep(2.1)
+    response = put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/jpeg")
+    assert_error(response, 403, "UPLOAD_URL_EXPIRED")
+    assert_error(complete(api, ticket["fileId"]), 409, "UPLOAD_INCOMPLETE")
+
+
+def test_a_put_without_signed_parameters_is_refused(ticket):
+    url = urlsplit(ticket["uploadUrl"]).path
+    assert_error(put_object(APIClient(), url, JPEG, "image/jpeg"), 403, "INVALID_SIGNATURE")
+
+
+def test_reading_a_missing_object_is_404_in_the_error_shape(db):
+    assert_error(APIClient().get("/uploadkit/objects/uploads/nope/x.jpg"), 404, "FILE_NOT_FOUND")
+
+
+def test_sidecar_metadata_is_never_served(api, ticket):
+    put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/jpeg")
+    response = APIClient().get(f"/uploadkit/objects/.uploadkit-meta/{ticket['key']}.json")
+    assert_error(response, 404, "FILE_NOT_FOUND")
+
+
+def test_delete_many_removes_objects_and_tolerates_missing_ones(ticket):
+    backend = get_backend()
+    put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/jpeg")
+    result = backend.delete_many([ticket["key"], "uploads/never/there.jpg"])
+    assert sorted(result.deleted) == sorted([ticket["key"], "uploads/never/there.jpg"])
+    assert result.errors == {}
+    assert backend.head(ticket["key"]) is None
+
+
+def test_an_unknown_option_is_a_configuration_error(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "STORAGE_OPTIONS": {"ROOT": "/tmp", "BUKET": "x"}}
+    with pytest.raises(ImproperlyConfigured, match="BUKET"):
+        get_backend()
