@@ -1,0 +1,224 @@
+"""The ``s3`` backend: S3, R2, MinIO or any S3-compatible store, through boto3.
+
+Configured the django-storages way: ``UPLOADKIT["STORAGE_OPTIONS"]`` takes django-storages'
+lower-case option names (``bucket_name``, ``endpoint_url``, ``access_key``, ...) on top of the
+options of an S3 entry in ``STORAGES`` and of the ``AWS_*`` settings, so a project that already
+stores media on S3 reuses that setup. django-storages' ``S3Storage`` resolves the options (and
+rejects unknown ones); this module only adds what presigned uploads need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Iterable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
+from ..exceptions import ConfigurationError, StorageError, StorageUnavailable
+from .base import DeleteResult, ObjectInfo, StorageBackend
+
+# Our defaults under the user's client_config: fail over quickly, retry transient errors.
+_CLIENT_DEFAULTS = Config(
+    connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
+)
+# Error codes that mean "try again later" rather than "storage refused".
+_TRANSIENT_CODES = {"SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError"}
+_HINTS = {
+    "AccessDenied": "check the credentials and the bucket's policy",
+    "InvalidAccessKeyId": "check the access key",
+    "SignatureDoesNotMatch": "check the secret key",
+    "NoSuchBucket": "check the bucket name",
+    # HEAD answers carry no body, so no error code either: only the status.
+    "403": "access denied; check the access key, the secret key and the bucket's policy",
+}
+
+
+def storages_options() -> dict[str, Any]:
+    """OPTIONS of the project's S3 entry in ``STORAGES`` ("default" first), if it has one."""
+    entries = getattr(settings, "STORAGES", {}) or {}
+    for alias in sorted(entries, key=lambda name: name != "default"):
+        entry = entries[alias]
+        try:
+            backend = import_string(entry.get("BACKEND", ""))
+        except ImportError:
+            continue
+        if isinstance(backend, type) and issubclass(backend, S3Storage):
+            return dict(entry.get("OPTIONS", {}))
+    return {}
+
+
+class S3Backend(StorageBackend):
+    """Presigned SigV4 PUTs with the type and length signed in; HEAD to verify."""
+
+    delete_batch_size = 1000  # DeleteObjects' limit
+    max_url_lifetime = 7 * 24 * 3600  # SigV4 presigned URLs' limit
+
+    def __init__(self, **options: Any) -> None:
+        try:
+            self.storage = S3Storage(**{**storages_options(), **options})
+        except ImproperlyConfigured as exc:
+            # e.g. "Invalid setting 'bukcet' for S3Storage": the message names the option.
+            raise ConfigurationError(f"S3 storage backend: {exc}") from exc
+        storage = self.storage
+        for source in (storage.signature_version, storage.client_config.signature_version):
+            if source not in (None, "s3v4"):
+                raise ConfigurationError(
+                    f"S3 storage backend: signature_version {source!r} cannot sign the "
+                    "Content-Length into upload URLs; use 's3v4' (the default)."
+                )
+        # Ours, then the user's client_config, then SigV4 always.
+        storage.client_config = _CLIENT_DEFAULTS.merge(storage.client_config).merge(
+            Config(signature_version="s3v4")
+        )
+        if storage.session_profile:
+            self.session = boto3.Session(profile_name=storage.session_profile)
+        else:
+            self.session = boto3.Session(
+                aws_access_key_id=storage.access_key,
+                aws_secret_access_key=storage.secret_key,
+                aws_session_token=storage.security_token,
+            )
+        # One client, shared by all threads (boto3 clients are thread-safe, resources are not).
+        self.client = self.session.client(
+            "s3",
+            region_name=storage.region_name,
+            use_ssl=storage.use_ssl,
+            endpoint_url=storage.endpoint_url,
+            config=storage.client_config,
+            verify=storage.verify,
+        )
+
+    @property
+    def bucket_name(self) -> str | None:
+        return self.storage.bucket_name
+
+    def has_credentials(self) -> bool:
+        """Whether boto3 finds credentials anywhere (options, settings, env, profile, role)."""
+        try:
+            return self.session.get_credentials() is not None
+        except BotoCoreError:
+            return False
+
+    def check_bucket(self) -> None:
+        """Ask storage whether the bucket exists and these credentials may use it."""
+        with self._errors("check the bucket"):
+            try:
+                self.client.head_bucket(Bucket=self.bucket_name)
+            except ClientError as exc:
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    raise StorageError(f"Bucket {self.bucket_name!r} does not exist.") from exc
+                raise
+
+    def _name(self, key: str) -> str:
+        """The object's name in the bucket: the key under the storage's ``location``."""
+        return self.storage._normalize_name(clean_name(key))
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn boto3's exceptions into the API's: 503 when worth retrying, else 500."""
+        try:
+            yield
+        except (BotoConnectionError, HTTPClientError) as exc:
+            raise StorageUnavailable(
+                f"Storage is unreachable ({type(exc).__name__}) while trying to {action}; "
+                "try again shortly."
+            ) from exc
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if status >= 500 or code in _TRANSIENT_CODES:
+                raise StorageUnavailable(
+                    f"Storage answered {code} while trying to {action}; try again shortly."
+                ) from exc
+            hint = _HINTS.get(code, error.get("Message") or "see the server log")
+            raise StorageError(
+                f"Storage refused to {action} in bucket {self.bucket_name!r}: {code} ({hint})."
+            ) from exc
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise StorageError(
+                f"No usable S3 credentials to {action}: set access_key and secret_key."
+            ) from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"Storage failed to {action}: {exc}") from exc
+
+    # -- the interface -----------------------------------------------------------------------
+
+    def presigned_put_url(
+        self, key: str, *, content_type: str, size: int, expires_in: int
+    ) -> str:
+        params = {
+            "Bucket": self.bucket_name,
+            "Key": self._name(key),
+            "ContentType": content_type,  # signed: another type gets 403
+            "ContentLength": size,  # signed: another length gets 403
+        }
+        with self._errors("sign an upload URL"):
+            return self.client.generate_presigned_url(
+                "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+            )
+
+    def head(self, key: str) -> ObjectInfo | None:
+        with self._errors("check an uploaded object"):
+            try:
+                response = self.client.head_object(Bucket=self.bucket_name, Key=self._name(key))
+            except ClientError as exc:
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    return None
+                raise
+        return ObjectInfo(
+            size=int(response["ContentLength"]),
+            content_type=response.get("ContentType") or "application/octet-stream",
+        )
+
+    def read_prefix(self, key: str, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        with self._errors("read an uploaded object"):
+            try:
+                response = self.client.get_object(
+                    Bucket=self.bucket_name, Key=self._name(key), Range=f"bytes=0-{length - 1}"
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                    return b""  # an empty object
+                raise
+            return response["Body"].read(length)
+
+    def url(self, key: str) -> str:
+        """django-storages' URL: custom domain, else bucket URL, presigned if querystring_auth."""
+        with self._errors("build a file URL"):
+            return self.storage.url(key)
+
+    def delete_many(self, keys: Iterable[str]) -> DeleteResult:
+        result = DeleteResult()
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), self.delete_batch_size):
+            batch = keys[start : start + self.delete_batch_size]
+            names = {self._name(key): key for key in batch}
+            result.calls += 1
+            try:
+                with self._errors("delete objects"):
+                    response = self.client.delete_objects(
+                        Bucket=self.bucket_name,
+                        Delete={"Objects": [{"Key": name} for name in names], "Quiet": True},
+                    )
+            except StorageError as exc:
+                # The whole call was refused: every key in it failed, for the same reason.
+                result.errors.update({key: exc.message for key in batch})
+                continue
+            for error in response.get("Errors") or []:
+                key = names.get(error.get("Key", ""), error.get("Key", ""))
+                result.errors[key] = f"{error.get('Code')}: {error.get('Message')}"
+            result.deleted.extend(key for key in batch if key not in result.errors)
+        return result
