@@ -94,6 +94,17 @@ UPLOADKIT = {
 }
 if os.environ.get("UPLOADKIT_PUBLIC_BASE_URL"):
     UPLOADKIT["PUBLIC_BASE_URL"] = os.environ["UPLOADKIT_PUBLIC_BASE_URL"]
+if UPLOADKIT["STORAGE"] == "s3":
+    # django-storages' own names, which the s3 backend reads (see docs/s3.md).
+    AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")  # R2, MinIO; unset for AWS
+    AWS_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID")
+    AWS_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME")  # "auto" for R2
+    AWS_S3_CUSTOM_DOMAIN = os.environ.get("AWS_S3_CUSTOM_DOMAIN")  # the host of cdnUrl/url
+    AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE")  # "path" for MinIO
+    # On (django-storages' default): file URLs are presigned GETs, for private buckets.
+    AWS_QUERYSTRING_AUTH = env_flag("AWS_QUERYSTRING_AUTH", default=True)
 
 # -- Celery ------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
