@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .exceptions import InvalidApiKey, MissingApiKey
+from .exceptions import InvalidApiKey, InvalidRequest, MissingApiKey
 from .keys import authenticate_key
 from .models import ApiKey, Project
+from .throttling import check_auth_failures_allowed, record_auth_failure
 
 HEADER = "HTTP_X_API_KEY"
 
@@ -36,8 +37,65 @@ class ApiKeyAuthentication(BaseAuthentication):
         plaintext = request.META.get(HEADER, "").strip()
         if not plaintext:
             return None
-        api_key = authenticate_key(plaintext)
+        check_auth_failures_allowed(request)
+        try:
+            api_key = authenticate_key(plaintext)
+        except InvalidApiKey:
+            record_auth_failure(request)
+            raise
         return ApiKeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'ApiKey header="x-api-key"'
+
+
+class StaffPrincipal:
+    """The ``request.user`` of a staff session using the browsable API against one project."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = True
+    is_anonymous = False
+
+    def __init__(self, user: Any, project: Project | None) -> None:
+        self.user = user
+        self.project = project
+        self.username = user.get_username()
+
+    def __str__(self) -> str:
+        return f"{self.username} (staff) on {self.project.slug if self.project else 'no project'}"
+
+
+class StaffSessionAuthentication(SessionAuthentication):
+    """A staff user logged into the admin uses the API against a project of their choosing.
+
+    The project comes from ``?project=<slug>`` (remembered in the session) or, failing that,
+    the session's last choice, or the only project there is. Only consulted when no
+    ``x-api-key`` header is sent (``ApiKeyAuthentication`` comes first), so API-key clients
+    are unaffected; a non-staff session is not authenticated at all. Unsafe methods need the
+    CSRF token, as with any session authentication.
+    """
+
+    SESSION_KEY = "uploadkit_project"
+    QUERY_PARAM = "project"
+
+    def authenticate(self, request: Request) -> tuple[StaffPrincipal, None] | None:
+        user = getattr(request._request, "user", None)
+        if user is None or not user.is_active or not user.is_staff:
+            return None
+        self.enforce_csrf(request)
+        session = request._request.session
+        slug = request.query_params.get(self.QUERY_PARAM) or session.get(self.SESSION_KEY)
+        if slug:
+            project = Project.objects.filter(slug=slug).first()
+            if project is None:
+                raise InvalidRequest(f"No project {slug!r}: choose one with ?project=<slug>.")
+        else:
+            only = list(Project.objects.all()[:2])
+            project = only[0] if len(only) == 1 else None
+        if project is not None and session.get(self.SESSION_KEY) != project.slug:
+            session[self.SESSION_KEY] = project.slug
+        return StaffPrincipal(user, project), None
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="x-api-key"'
@@ -47,6 +105,8 @@ class HasProject(BasePermission):
     """Every v1 endpoint needs a project; without a key the answer is MISSING_API_KEY."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.user, StaffPrincipal) and request.user.project is None:
+            raise InvalidRequest("Staff session: choose a project with ?project=<slug>.")
         if project_of(request) is None:
             if request.META.get(HEADER, "").strip():
                 raise InvalidApiKey()

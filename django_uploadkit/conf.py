@@ -33,6 +33,40 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": None,
     # URL prefix that the error contract covers.
     "API_PREFIX": "/api/v1/",
+    # -- rate limits (throttling.py): "<count>/<second|minute|hour|day>", None switches off --
+    # Redis URL for limits shared by every web process; None: per-process memory.
+    "RATE_LIMIT_REDIS_URL": None,
+    # Prefix of the limiter's Redis keys (several deployments may share one Redis).
+    "RATE_LIMIT_KEY_PREFIX": "uploadkit:rl:",
+    "RATE_LIMIT_PER_KEY": "600/minute",
+    "RATE_LIMIT_PER_PROJECT": "3000/minute",
+    # routeSlug -> rate, applied to upload/request per project and route.
+    "RATE_LIMIT_ROUTES": {},
+    # Failed authentications per client address, so keys cannot be guessed at speed.
+    "RATE_LIMIT_AUTH_FAILURES": "30/minute",
+    # A META name (e.g. "HTTP_X_REAL_IP") set by a proxy you trust; None: REMOTE_ADDR.
+    "CLIENT_IP_HEADER": None,
+    # -- webhooks (docs/webhooks.md) --
+    # Allow webhook URLs that resolve to loopback, private, link-local or multicast addresses.
+    # Development and tests only: in production it would let a project owner probe your network.
+    "ALLOW_PRIVATE_WEBHOOKS": False,
+    # Seconds to wait for the receiver's response (connect and read).
+    "WEBHOOK_TIMEOUT": 10,
+    # Seconds between attempts: after the first attempt fails, the next waits the first delay,
+    # and so on (each +/- WEBHOOK_RETRY_JITTER). len + 1 attempts, then the delivery is FAILED.
+    # Default: 30 s, 2 min, 8 min, 32 min, ~2 h, ~8.5 h (7 attempts over about 11 hours).
+    "WEBHOOK_RETRY_DELAYS": [30 * 4**n for n in range(6)],
+    "WEBHOOK_RETRY_JITTER": 0.2,
+    # After a secret is rotated, deliveries are also signed with the previous secret this long.
+    "WEBHOOK_SECRET_ROTATION_GRACE": 24 * 3600,
+    # -- object deletion: exponential backoff while storage fails, forever, capped --
+    "DELETE_RETRY_BACKOFF": 5,
+    "DELETE_RETRY_BACKOFF_MAX": 3600,
+    # -- transactional outbox (docs/celery.md) --
+    # A row not handed to the broker this many seconds after its commit is sent by the drain.
+    "OUTBOX_DRAIN_AFTER": 30,
+    # A PENDING webhook whose next attempt is this late (its queued retry was lost) is re-sent.
+    "WEBHOOK_RESCUE_AFTER": 15 * 60,
 }
 
 

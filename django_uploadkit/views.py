@@ -16,7 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .authentication import ApiKeyAuthentication, HasProject, project_of
+from .authentication import (
+    ApiKeyAuthentication,
+    HasProject,
+    StaffSessionAuthentication,
+    project_of,
+)
 from .errors import error_body, exception_handler
 from .exceptions import FileNotFound, UploadKitError
 from .models import File
@@ -26,20 +31,29 @@ from .serializers import (
     UploadRequestSerializer,
 )
 from .storage import get_backend
+from .throttling import ApiKeyThrottle, add_headers, check_route_rate
 from .storage.local import LocalBackend
 
 
 class UploadKitAPIView(APIView):
-    """Base of every v1 endpoint: API-key auth, JSON in and out, the one error shape."""
+    """Base of every v1 endpoint: API-key auth, JSON in and out, the one error shape.
 
-    authentication_classes = [ApiKeyAuthentication]
+    A staff user's admin session also works (the browsable API), but only without a key.
+    """
+
+    authentication_classes = [ApiKeyAuthentication, StaffSessionAuthentication]
     permission_classes = [HasProject]
     parser_classes = [JSONParser]
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
-    throttle_classes: list[Any] = []
+    throttle_classes = [ApiKeyThrottle]
 
     def get_exception_handler(self):  # type: ignore[override]
         return exception_handler
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_headers(request, response)
+        return response
 
     def file_body(self, request: Request, file: File) -> dict[str, Any]:
         body = services.file_to_dict(file)
@@ -56,8 +70,10 @@ class UploadKitAPIView(APIView):
 class UploadRequestView(UploadKitAPIView):
     def post(self, request: Request) -> Response:
         data = self.validated(UploadRequestSerializer, request.data)
+        project = project_of(request)
+        check_route_rate(request, project.pk, data["routeSlug"])
         ticket = services.request_upload(
-            project_of(request),
+            project,
             file_name=data["fileName"],
             file_size=data["fileSize"],
             content_type=data["contentType"],
