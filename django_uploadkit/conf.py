@@ -33,6 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": None,
     # URL prefix that the error contract covers.
     "API_PREFIX": "/api/v1/",
+    # Largest JSON body the API parses, in bytes.
+    "MAX_REQUEST_BODY": 64 * 1024,
+    # metadata: at most this many bytes once serialised, and this many levels of nesting.
+    "METADATA_MAX_BYTES": 8 * 1024,
+    "METADATA_MAX_DEPTH": 5,
+    # Check the first bytes of an upload against its declared type on complete.
+    "SNIFF_CONTENT": True,
     # -- rate limits (throttling.py): "<count>/<second|minute|hour|day>", None switches off --
     # Redis URL for limits shared by every web process; None: per-process memory.
     "RATE_LIMIT_REDIS_URL": None,

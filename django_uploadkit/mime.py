@@ -28,13 +28,30 @@ def parse_pattern(pattern: str) -> tuple[str, str]:
     return major, minor
 
 
+# Types a browser may run script from. A wildcard (``image/*``, ``*/*``, or no patterns at all)
+# never admits them; a route must name them exactly.
+SCRIPTABLE_TYPES = frozenset({
+    "image/svg+xml",
+    "text/html",
+    "application/xhtml+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/ecmascript",
+})
+
+
 def type_allowed(content_type: str, patterns: list[str]) -> bool:
     """Whether a normalised type matches one of a route's patterns (no patterns: any type)."""
     if not patterns:
-        return True
+        return content_type not in SCRIPTABLE_TYPES
     major, minor = content_type.split("/", 1)
     for pattern in patterns:
         p_major, p_minor = parse_pattern(pattern)
-        if p_major in ("*", major) and p_minor in ("*", minor):
+        if (p_major, p_minor) == (major, minor):
             return True
+        if p_major in ("*", major) and p_minor in ("*", minor):
+            if content_type not in SCRIPTABLE_TYPES:
+                return True
     return False

@@ -6,6 +6,10 @@ import re
 import unicodedata
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Windows device names: a file called CON or nul.txt cannot be saved or opened there.
+_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)}
+)
 
 
 def display_name(name: str) -> str:
@@ -26,4 +30,7 @@ def safe_key_name(name: str, max_length: int = 120) -> str:
             cleaned = stem[: max_length - len(ext) - 1] + "." + ext
         else:
             cleaned = cleaned[:max_length]
-    return cleaned or "file"
+    cleaned = cleaned or "file"
+    if cleaned.split(".")[0].upper() in _RESERVED:
+        cleaned = "_" + cleaned
+    return cleaned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import serializers
@@ -39,7 +40,21 @@ class UploadRequestSerializer(serializers.Serializer):
     def validate_metadata(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise serializers.ValidationError("Expected an object.")
+        max_depth = uploadkit_settings.METADATA_MAX_DEPTH
+        if _depth(value) > max_depth:
+            raise serializers.ValidationError(f"Nested deeper than {max_depth} levels.")
+        max_bytes = uploadkit_settings.METADATA_MAX_BYTES
+        if len(json.dumps(value, separators=(",", ":")).encode()) > max_bytes:
+            raise serializers.ValidationError(f"Larger than {max_bytes} bytes as JSON.")
         return value
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
 
 
 class UploadCompleteSerializer(serializers.Serializer):

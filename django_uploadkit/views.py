@@ -10,7 +10,6 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import renderers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +24,7 @@ from .authentication import (
 from .errors import error_body, exception_handler
 from .exceptions import FileNotFound, UploadKitError
 from .models import File
+from .parsers import BoundedJSONParser
 from .serializers import (
     FileListQuerySerializer,
     UploadCompleteSerializer,
@@ -43,7 +43,7 @@ class UploadKitAPIView(APIView):
 
     authentication_classes = [ApiKeyAuthentication, StaffSessionAuthentication]
     permission_classes = [HasProject]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
     throttle_classes = [ApiKeyThrottle]
 
@@ -154,7 +154,12 @@ class LocalObjectView(View):
         info = None if hidden else self.backend.head(key)
         if info is None:
             raise FileNotFound("No such object.")
-        response = FileResponse(self.backend.open(key), content_type=info.content_type)
+        # The key's last segment is the safe name (ASCII, no separators): never the client's.
+        response = FileResponse(
+            self.backend.open(key),
+            content_type=info.content_type,
+            filename=key.rsplit("/", 1)[-1],
+        )
         response["Content-Length"] = str(info.size)
         response["X-Content-Type-Options"] = "nosniff"
         return response
