@@ -10,6 +10,7 @@ import logging
 from typing import Any, Callable
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -124,5 +125,17 @@ class ApiErrorMiddleware:
             )
         if isinstance(exception, Http404):
             return JsonResponse(error_body("Not found.", "NOT_FOUND"), status=404)
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            # The connection dropped or the server is unreachable: Django discards the broken
+            # connection when the request ends, so a retry gets a fresh one.
+            logger.error("Database unavailable in %s %s: %s", request.method, request.path,
+                         exception)
+            response = JsonResponse(
+                error_body("The database is unavailable; try again shortly.",
+                           "DATABASE_UNAVAILABLE"),
+                status=503,
+            )
+            response["Retry-After"] = "1"
+            return response
         logger.exception("Unhandled error in %s %s", request.method, request.path)
         return JsonResponse(error_body("Internal server error.", "INTERNAL_ERROR"), status=500)

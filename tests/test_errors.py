@@ -37,3 +37,21 @@ def test_pages_outside_the_api_keep_djangos_own_errors(db):
     response = APIClient().get("/not-api/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.urls("tests.urls_with_faults")
+@pytest.mark.django_db(transaction=True)
+def test_a_database_connection_lost_mid_request_is_503_and_the_next_request_works(
+    live_server, api_key
+):
+    import requests
+
+    headers = {"x-api-key": api_key}
+    assert requests.get(f"{live_server.url}/api/v1/files", headers=headers).status_code == 200
+    response = requests.get(f"{live_server.url}/api/v1/test/db-drop", headers=headers)
+    assert response.status_code == 503
+    assert response.json()["code"] == "DATABASE_UNAVAILABLE"
+    assert set(response.json()) == {"error", "code"} and "Traceback" not in response.text
+    assert response.headers["Retry-After"] == "1"
+    after = requests.get(f"{live_server.url}/api/v1/files", headers=headers)
+    assert after.status_code == 200 and after.json()["files"] == []
