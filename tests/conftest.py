@@ -72,3 +72,35 @@ def assert_error(response, status: int, code: str) -> None:
     assert body["code"] == code, body
     assert isinstance(body["error"], str) and body["error"], body
     assert "Traceback" not in body["error"]
+
+
+# -- secrets never reach a log ---------------------------------------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    from .secret_scan import capture_logs
+
+    config._uploadkit_log = Path(config.rootpath) / "artifacts" / "test-run.log"  # type: ignore[attr-defined]
+    capture_logs(config._uploadkit_log)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log line (ours, Django's, the Celery worker's) holds a key or secret."""
+    from .secret_scan import find_secrets
+
+    config = session.config
+    logs = [config._uploadkit_log]  # type: ignore[attr-defined]
+    basetemp = getattr(config, "_tmp_path_factory", None)
+    if basetemp is not None:
+        logs += sorted(basetemp.getbasetemp().rglob("*.log"))
+    hits = find_secrets(logs)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write("\n")
+    if hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter:
+            reporter.write_line(f"SECRETS FOUND IN LOGS ({len(hits)}):", red=True)
+            for hit in hits[:20]:
+                reporter.write_line(f"  {hit}", red=True)
+    elif reporter:
+        reporter.write_line(f"Log scan: no API key or webhook secret in {len(logs)} log file(s).")
