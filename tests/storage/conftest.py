@@ -68,7 +68,9 @@ def s3_client(s3_server: S3Server) -> Any:
         region_name=s3_server.region,
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        config=Config(
+            signature_version="s3v4", s3={"addressing_style": "path"}, max_pool_connections=16
+        ),
     )
 
 
