@@ -46,3 +46,29 @@ test-postgres: install
 
 test-sqlite: install
 	DATABASE_URL=$(SQLITE_URL) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# -- Benchmarks (BENCHMARKS.md): their own venv, with the peer (django-s3-file-field) only there ---
+BENCH_VENV ?= bench/.venv
+BENCH_PY := $(BENCH_VENV)/bin/python
+
+.PHONY: bench bench-quick bench-install
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+/usr/bin/wrk:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk
+
+bench-install: $(BENCH_VENV)/.installed node_modules/.installed /usr/bin/wrk
+
+# Everything, at full size (about 10 minutes): writes bench/results.json and BENCHMARKS.md.
+bench: bench-install
+	$(BENCH_PY) -m bench.run
+
+# The same, smaller and shorter (under two minutes): writes bench/results-quick.json.
+bench-quick: bench-install
+	$(BENCH_PY) -m bench.run --quick

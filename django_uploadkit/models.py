@@ -13,6 +13,14 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     webhook_url = models.URLField(max_length=2000, blank=True, default="")
+    # Standard Webhooks signing secret (whsec_ + base64). Kept readable because signing needs
+    # it; shown once when created or rotated (webhooks.set_webhook_url, rotate_webhook_secret).
+    webhook_secret = models.CharField(max_length=100, blank=True, default="", editable=False)
+    # The secret before the last rotation: deliveries carry both signatures for a grace period.
+    webhook_secret_previous = models.CharField(
+        max_length=100, blank=True, default="", editable=False
+    )
+    webhook_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -20,6 +28,18 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        # The SSRF guard runs wherever a project is validated (admin forms, full_clean).
+        from .webhooks import UnsafeWebhookUrl, check_webhook_url
+
+        if self.webhook_url:
+            try:
+                check_webhook_url(self.webhook_url)
+            except UnsafeWebhookUrl as exc:
+                from django.core.exceptions import ValidationError
+
+                raise ValidationError({"webhook_url": exc.message}) from exc
 
 
 class ApiKey(models.Model):
@@ -123,3 +143,82 @@ class File(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WebhookEvent(models.Model):
+    """One event for one project's endpoint: its id is the ``webhook-id`` of every attempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        DELIVERED = "DELIVERED"
+        FAILED = "FAILED"
+
+    id = models.CharField(primary_key=True, max_length=40, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhook_events")
+    event_type = models.CharField(max_length=50)
+    file_id = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    # The exact JSON body sent (and signed) on every attempt, serialized once.
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Attempts in the current run (a manual re-send starts a new run).
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # A worker claims the event for one attempt until then (two copies never post at once).
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="uploadkit_webhook_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.id}"
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver a webhook event: what was sent where, and what came back."""
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    attempt = models.PositiveIntegerField()
+    url = models.URLField(max_length=2000)
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-attempted_at", "-id"]
+
+    def __str__(self) -> str:
+        outcome = self.status_code or self.error[:40] or "?"
+        return f"{self.event_id} attempt {self.attempt}: {outcome}"
+
+
+class OutboxMessage(models.Model):
+    """A task to send to the broker, written in the same transaction as the change it follows.
+
+    Sent right after the commit; if the broker is down then, the periodic drain sends it later
+    (``outbox.py``). The row is deleted once the broker has accepted the message.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set while a process is handing the row to the broker; a stale claim is retried.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["created_at"], name="uploadkit_outbox_created")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)!r}"

@@ -31,6 +31,7 @@ from .ids import random_token
 from .mime import normalize_content_type, type_allowed
 from .models import File, FileRoute, Project
 from .names import display_name, safe_key_name
+from .sniff import SNIFF_BYTES, contradicts
 from .storage import get_backend
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,10 @@ def complete_upload(project: Project, file_id: str) -> File:
         problem = f"Stored object exceeds the {format_size(file.route.max_size)} route limit."
     elif normalize_content_type(info.content_type) != file.content_type:
         problem = f"Stored object is {info.content_type}; {file.content_type} was requested."
+    elif uploadkit_settings.SNIFF_CONTENT and contradicts(
+        file.content_type, get_backend().read_prefix(file.key, SNIFF_BYTES)
+    ):
+        problem = f"The file's content is not {file.content_type}."
 
     with transaction.atomic():
         locked = File.objects.select_for_update().select_related("route").get(pk=file.pk)

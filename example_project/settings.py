@@ -77,6 +77,16 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite = Path(DATABASES["default"]["NAME"])
+    # A file, not Django's default in-memory test database, so that a Celery worker process
+    # can share the test database; WAL and a busy timeout let the two processes write in turn.
+    DATABASES["default"]["TEST"] = {"NAME": str(_sqlite.with_name(f"{_sqlite.stem}-test.sqlite3"))}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -96,6 +106,12 @@ UPLOADKIT = {
 }
 if os.environ.get("UPLOADKIT_PUBLIC_BASE_URL"):
     UPLOADKIT["PUBLIC_BASE_URL"] = os.environ["UPLOADKIT_PUBLIC_BASE_URL"]
+# Rate limits shared by every web process when Redis is there; per process otherwise.
+if os.environ.get("REDIS_URL"):
+    UPLOADKIT["RATE_LIMIT_REDIS_URL"] = os.environ["REDIS_URL"]
+# Webhooks to loopback/private addresses: development and tests only (docs/webhooks.md).
+if env_flag("UPLOADKIT_ALLOW_PRIVATE_WEBHOOKS"):
+    UPLOADKIT["ALLOW_PRIVATE_WEBHOOKS"] = True
 if UPLOADKIT["STORAGE"] == "s3":
     # django-storages' own names, which the s3 backend reads (see docs/s3.md).
     AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME")
@@ -135,9 +151,43 @@ else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = False
+# Deployment choices, explained in docs/celery.md:
+# - acks late + reject on worker lost: a task is acknowledged when it has finished, so a worker
+#   killed mid-task (OOM, SIGKILL, a deploy) leaves the message to be redelivered; every task is
+#   safe to run twice.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers a message nobody acknowledged within the visibility timeout. Retries wait in
+# the worker (countdown) unacknowledged, so the timeout must exceed the longest countdown
+# (webhooks: about 8.5 h + 20% jitter), or a waiting retry would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 12 * 3600)),
+}
+# A task stuck on the network is stopped: soft limit (exception, cleanup), then hard limit.
+# Each uploadkit task also sets its own, shorter limits.
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing gives up quickly when Redis is down: the outbox keeps the work for later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "uploadkit")
+# `celery -A example_project beat`: the expiry sweep, and the outbox drain that sends work the
+# web process could not hand to Redis (and re-queues webhook retries Redis lost).
+CELERY_BEAT_SCHEDULE = {
+    "uploadkit-expire-uploads": {
+        "task": "django_uploadkit.tasks.expire_uploads",
+        "schedule": 5 * 60,
+    },
+    "uploadkit-drain-outbox": {
+        "task": "django_uploadkit.tasks.drain_outbox",
+        "schedule": 30,
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,282 @@
+"""Webhooks on the server side: endpoint settings, events, delivery attempts and re-sends.
+
+- ``record_file_events`` is called by the services inside the transaction that changes the
+  file's state: it writes the ``WebhookEvent`` (body serialized once, so every attempt sends
+  the same bytes) and an outbox row for its delivery, both committed with the state change.
+- ``attempt_delivery`` makes one signed POST and records it as a ``WebhookDelivery``; the
+  Celery task ``deliver_webhook`` calls it and retries on the documented schedule.
+- ``resend`` starts a new run of attempts for an event (the admin's "re-send").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+from typing import Any, Iterable
+
+import requests
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import outbox
+from .conf import uploadkit_settings
+from .ids import new_file_id
+from .models import File, Project, WebhookDelivery, WebhookEvent
+from .webhooks import UnsafeWebhookUrl, check_webhook_url, generate_secret, sign_webhook
+
+logger = logging.getLogger(__name__)
+
+FILE_UPLOADED = "file.uploaded"
+FILE_DELETED = "file.deleted"
+EVENT_TYPES = (FILE_UPLOADED, FILE_DELETED)
+
+DELIVER_TASK = "django_uploadkit.tasks.deliver_webhook"
+EXCERPT_CHARS = 1000
+USER_AGENT = "django-uploadkit-webhooks/1"
+
+Status = WebhookEvent.Status
+
+
+# -- endpoint and secret -----------------------------------------------------------------------
+
+
+def set_webhook_url(project: Project, url: str) -> str | None:
+    """Set (or clear, with "") the project's webhook URL after the SSRF guard.
+
+    Returns the new signing secret when one had to be created (show it once), else None.
+    Raises ``UnsafeWebhookUrl``.
+    """
+    if url:
+        check_webhook_url(url)
+    project.webhook_url = url
+    new_secret = None
+    if url and not project.webhook_secret:
+        new_secret = project.webhook_secret = generate_secret()
+    project.save(update_fields=["webhook_url", "webhook_secret"])
+    return new_secret
+
+
+def rotate_webhook_secret(project: Project) -> str:
+    """A new secret (returned once); the old one still signs for the rotation grace period."""
+    project.webhook_secret_previous = project.webhook_secret
+    project.webhook_secret = generate_secret()
+    project.webhook_secret_rotated_at = timezone.now()
+    project.save(
+        update_fields=["webhook_secret", "webhook_secret_previous", "webhook_secret_rotated_at"]
+    )
+    return project.webhook_secret
+
+
+def signing_secrets(project: Project, now: Any = None) -> list[str]:
+    now = now or timezone.now()
+    found = [project.webhook_secret] if project.webhook_secret else []
+    grace = timedelta(seconds=int(uploadkit_settings.WEBHOOK_SECRET_ROTATION_GRACE))
+    if (
+        project.webhook_secret_previous
+        and project.webhook_secret_rotated_at
+        and now - project.webhook_secret_rotated_at < grace
+    ):
+        found.append(project.webhook_secret_previous)
+    return found
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+def new_event_id() -> str:
+    return "msg_" + new_file_id()[len("file_"):]
+
+
+def event_payload(event_type: str, file: File, now: Any = None) -> dict[str, Any]:
+    """``{"type", "timestamp", "data"}``: data is the file as the API returns it + metadata."""
+    from .services import file_to_dict  # services imports this module
+
+    now = now or timezone.now()
+    return {
+        "type": event_type,
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "data": {**file_to_dict(file), "metadata": file.metadata},
+    }
+
+
+def record_file_events(event_type: str, files: Iterable[File]) -> list[WebhookEvent]:
+    """Write the events (and their outbox rows) in the caller's transaction.
+
+    Files of projects without a webhook URL produce nothing.
+    """
+    assert event_type in EVENT_TYPES, event_type
+    files = list(files)
+    if not files:
+        return []
+    with_hooks = set(
+        Project.objects.filter(pk__in={f.project_id for f in files})
+        .exclude(webhook_url="")
+        .values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    events = []
+    for file in files:
+        if file.project_id not in with_hooks:
+            continue
+        body = json.dumps(event_payload(event_type, file, now), separators=(",", ":"))
+        events.append(
+            WebhookEvent(
+                id=new_event_id(),
+                project_id=file.project_id,
+                event_type=event_type,
+                file_id=file.pk,
+                body=body,
+                next_attempt_at=now,
+            )
+        )
+    WebhookEvent.objects.bulk_create(events, batch_size=500)
+    outbox.enqueue_many(DELIVER_TASK, ([event.pk] for event in events))
+    return events
+
+
+def resend(event: WebhookEvent) -> WebhookEvent:
+    """Deliver this event again, with a fresh run of attempts and the same ``webhook-id``."""
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), lease_until=None
+        )
+        outbox.enqueue(DELIVER_TASK, event.pk)
+    event.refresh_from_db()
+    return event
+
+
+def rescue_stale(limit: int = 500) -> int:
+    """Re-queue PENDING events whose next attempt is long overdue (their queued retry was
+    lost, e.g. the broker restarted without persistence). Attempts stay idempotent."""
+    late = timezone.now() - timedelta(seconds=int(uploadkit_settings.WEBHOOK_RESCUE_AFTER))
+    ids = list(
+        WebhookEvent.objects.filter(status=Status.PENDING, next_attempt_at__lt=late)
+        .values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+        outbox.enqueue_many(DELIVER_TASK, ([pk] for pk in ids))
+    return len(ids)
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+def retry_delays() -> list[float]:
+    return [float(d) for d in uploadkit_settings.WEBHOOK_RETRY_DELAYS]
+
+
+def max_attempts() -> int:
+    return len(retry_delays()) + 1
+
+
+def next_delay(attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``, with +/- jitter so retries do not stampede."""
+    base = retry_delays()[attempt - 1]
+    jitter = float(uploadkit_settings.WEBHOOK_RETRY_JITTER)
+    return max(0.0, base * random.uniform(1 - jitter, 1 + jitter))
+
+
+def _claim(event_id: str, now: Any) -> bool:
+    lease = now + timedelta(seconds=float(uploadkit_settings.WEBHOOK_TIMEOUT) + 30)
+    return bool(
+        WebhookEvent.objects.filter(pk=event_id, status=Status.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=lease)
+    )
+
+
+def attempt_delivery(event_id: str) -> float | None:
+    """Make one attempt. Returns None when the event needs nothing more (delivered, failed,
+    gone), or the number of seconds after which the caller should try again."""
+    now = timezone.now()
+    if not _claim(event_id, now):
+        event = WebhookEvent.objects.filter(pk=event_id).first()
+        if event is None or event.status != Status.PENDING:
+            return None  # done already: running twice is harmless
+        # Another worker holds the lease (or died holding it): look again when it ends.
+        return max(1.0, (event.lease_until - now).total_seconds() + 1) if event.lease_until else 1.0
+
+    event = WebhookEvent.objects.select_related("project").get(pk=event_id)
+    project = event.project
+    attempt = event.attempts + 1
+    delivery = WebhookDelivery(
+        event=event, attempt=attempt, url=project.webhook_url, attempted_at=now
+    )
+    started = time.monotonic()
+    try:
+        _post(project, event, delivery)
+    finally:
+        delivery.duration_ms = int((time.monotonic() - started) * 1000)
+
+    done = delivery.succeeded or attempt >= max_attempts() or not project.webhook_url
+    delay = None if done else next_delay(attempt)
+    finished = timezone.now()
+    with transaction.atomic():
+        delivery.save()
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            attempts=attempt,
+            last_attempt_at=now,
+            lease_until=None,
+            status=(
+                Status.DELIVERED
+                if delivery.succeeded
+                else (Status.FAILED if done else Status.PENDING)
+            ),
+            delivered_at=finished if delivery.succeeded else None,
+            next_attempt_at=None if done else finished + timedelta(seconds=delay or 0),
+        )
+    if not delivery.succeeded:
+        logger.warning(
+            "Webhook %s attempt %d/%d to project %s failed: %s",
+            event.pk, attempt, max_attempts(), project.slug,
+            delivery.status_code or delivery.error,
+        )
+    return delay
+
+
+def _post(project: Project, event: WebhookEvent, delivery: WebhookDelivery) -> None:
+    """One signed POST; fills in ``delivery``. Never raises for the receiver's failures."""
+    url = project.webhook_url
+    if not url:
+        delivery.error = "The project has no webhook URL any more."
+        return
+    if not project.webhook_secret:
+        delivery.error = "The project has no webhook secret."
+        return
+    try:
+        check_webhook_url(url)  # again at delivery: DNS may have changed since the save
+    except UnsafeWebhookUrl as exc:
+        delivery.error = exc.message
+        return
+    body = event.body.encode()
+    timestamp = int(time.time())
+    signatures = " ".join(
+        sign_webhook(secret, event.pk, timestamp, body) for secret in signing_secrets(project)
+    )
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": event.pk,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signatures,
+    }
+    timeout = float(uploadkit_settings.WEBHOOK_TIMEOUT)
+    try:
+        # Redirects are never followed: a 3xx counts as a failed attempt, so a receiver cannot
+        # bounce the request to an internal address.
+        with requests.post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+        ) as response:
+            delivery.status_code = response.status_code
+            excerpt = response.raw.read(EXCERPT_CHARS * 4, decode_content=True) or b""
+            delivery.response_excerpt = excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]
+            delivery.succeeded = 200 <= response.status_code < 300
+            if not delivery.succeeded:
+                delivery.error = f"HTTP {response.status_code}"
+    except requests.RequestException as exc:
+        delivery.error = f"{type(exc).__name__}: {exc}"[:2000]

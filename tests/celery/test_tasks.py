@@ -1,0 +1,149 @@
+"""Object deletion and the expiry sweep, run by a real Celery worker (and in-process)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from django_uploadkit import services, tasks
+from django_uploadkit.models import File, OutboxMessage
+from django_uploadkit.storage import get_backend
+
+from .backends import DOWN_MARKER, delete_calls
+from .conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = File.Status
+
+
+def put_object(key: str, data: bytes = b"x") -> Path:
+    backend = get_backend()
+    path = Path(backend.storage.path(key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def make_files(project, route, count: int, *, status=Status.UPLOADED, age=timedelta(0),
+               with_objects: bool = True) -> list[File]:
+    created = timezone.now() - age
+    files = [
+        File(project=project, route=route, key=services.new_object_key(f"f{i}.png"),
+             name=f"f{i}.png", size=1, content_type="image/png", status=status,
+             created_at=created)
+        for i in range(count)
+    ]
+    File.objects.bulk_create(files, batch_size=1000)
+    if with_objects:
+        for file in files:
+            put_object(file.key)
+    return files
+
+
+def drain_in_process_if_inline(runner: str) -> None:
+    """The embedded default has no beat: a deletion that failed in-process waits in the outbox
+    until the drain runs (here the command, as cron would run it)."""
+    if runner == "inline":
+        call_command("uploadkit_drain_outbox", "--all", stdout=StringIO())
+
+
+def test_deletion_while_storage_is_unreachable_completes_once_it_is_back(
+    runner, storage_root, api, upload, request
+):
+    file = upload()
+    path = Path(get_backend().storage.path(file["key"]))
+    assert path.exists()
+    marker = storage_root / DOWN_MARKER
+    marker.touch()
+    try:
+        response = api.delete(f"/api/v1/files/{file['key']}")
+        assert response.status_code == 200
+        row = File.objects.get(pk=file["id"])
+        assert row.status == Status.DELETED and row.deleted_at is not None
+        assert api.get("/api/v1/files").json()["files"] == []  # gone from listings at once
+        if runner == "worker":
+            # The worker keeps trying (with backoff) while storage fails.
+            worker = request.getfixturevalue("celery_worker")
+            wait_until(
+                lambda: worker.log().count(f"retrying in") >= 2 and file["key"] not in
+                "".join(map(str, delete_calls(storage_root, [file["key"]]))),
+                what="retries while storage is down",
+            )
+        else:
+            assert OutboxMessage.objects.filter(task=tasks.delete_objects.name).exists()
+        assert path.exists()
+    finally:
+        marker.unlink()
+    drain_in_process_if_inline(runner)
+    wait_until(lambda: not path.exists(), what="the object's removal")
+    assert File.objects.get(pk=file["id"]).status == Status.DELETED
+    wait_until(lambda: not OutboxMessage.objects.exists(), what="an empty outbox")
+
+
+def test_deleting_2500_files_makes_3_batch_calls(runner, storage_root, project, route):
+    files = make_files(project, route, 2500)
+    keys = [f.key for f in files]
+    assert services.delete_files(File.objects.filter(project=project)) == 2500
+    assert File.objects.filter(status=Status.DELETED).count() == 2500
+
+    calls = wait_until(
+        lambda: (c := delete_calls(storage_root, keys)) and sum(map(len, c)) == 2500 and c,
+        what="3 batches",
+    )
+    assert sorted(len(c) for c in calls) == [500, 1000, 1000]
+    wait_until(
+        lambda: not any(Path(get_backend().storage.path(k)).exists() for k in keys),
+        what="all objects removed",
+    )
+    assert len(delete_calls(storage_root, keys)) == 3
+
+
+def test_deleting_an_object_already_gone_is_harmless(runner, storage_root, project, route):
+    (file,) = make_files(project, route, 1, with_objects=False)
+    services.delete_files([file])
+    wait_until(lambda: delete_calls(storage_root, [file.key]), what="the deletion")
+    assert not OutboxMessage.objects.exists()
+    assert len(delete_calls(storage_root, [file.key])) == 1  # done, not retried
+
+
+def test_sweep_expires_stale_pending_files_and_leaves_fresh_ones(
+    runner, storage_root, project, route
+):
+    lifetime = services.upload_url_lifetime()
+    stale = make_files(project, route, 3, status=Status.PENDING,
+                       age=timedelta(seconds=lifetime + 16 * 60))
+    fresh = make_files(project, route, 2, status=Status.PENDING, age=timedelta(minutes=1))
+    done = make_files(project, route, 1, status=Status.UPLOADED, age=timedelta(days=2))
+
+    # The periodic task, sent through the broker to the worker (or run in-process).
+    tasks.expire_uploads.delay()
+
+    wait_until(
+        lambda: File.objects.filter(status=Status.EXPIRED).count() == 3, what="expiry"
+    )
+    assert set(File.objects.filter(status=Status.EXPIRED).values_list("pk", flat=True)) == {
+        f.pk for f in stale
+    }
+    for file in stale:  # the stray objects a client uploaded but never completed
+        wait_until(lambda: not Path(get_backend().storage.path(file.key)).exists())
+    for file in fresh + done:
+        assert Path(get_backend().storage.path(file.key)).exists()
+        assert File.objects.get(pk=file.pk).status == file.status
+
+
+def test_the_expire_command_runs_the_same_sweep(runner, storage_root, project, route):
+    lifetime = services.upload_url_lifetime()
+    (stale,) = make_files(project, route, 1, status=Status.PENDING,
+                          age=timedelta(seconds=lifetime + 16 * 60))
+    (fresh,) = make_files(project, route, 1, status=Status.PENDING)
+    out = StringIO()
+    call_command("uploadkit_expire", stdout=out)
+    assert "Expired 1 upload(s)." in out.getvalue()
+    wait_until(lambda: not Path(get_backend().storage.path(stale.key)).exists())
+    assert File.objects.get(pk=fresh.pk).status == Status.PENDING

@@ -1,0 +1,259 @@
+"""Signed webhooks, delivered by a real Celery worker (and in-process) to a real receiver."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from django_uploadkit import webhook_delivery
+from django_uploadkit.models import Project, WebhookDelivery, WebhookEvent
+from django_uploadkit.webhooks import (
+    UnsafeWebhookUrl,
+    WebhookVerificationError,
+    check_webhook_url,
+    sign_webhook,
+    verify_webhook,
+)
+
+from .conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = WebhookEvent.Status
+
+
+def hand_written_check(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """Standard Webhooks, from the spec: HMAC-SHA256 over "id.timestamp.body" keyed with the
+    base64-decoded secret after "whsec_", base64 encoded, after "v1,"."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(
+        sig.split(",", 1)[1] == expected for sig in headers["webhook-signature"].split()
+    )
+
+
+def connect(project: Project, receiver) -> str:
+    secret = webhook_delivery.set_webhook_url(project, receiver.url)
+    assert secret and secret.startswith("whsec_")
+    return secret
+
+
+def test_completed_upload_reaches_the_receiver_signed(runner, project, upload, receiver):
+    secret = connect(project, receiver)
+    file = upload(metadata={"userId": "u_42"})
+
+    (hook,) = receiver.wait_for(1)
+    payload = verify_webhook(secret, hook.headers, hook.body)
+    assert hand_written_check(secret, hook.headers, hook.body)
+    assert hook.headers["webhook-id"].startswith("msg_")
+    assert abs(int(hook.headers["webhook-timestamp"]) - time.time()) < 60
+    assert payload["type"] == "file.uploaded"
+    assert payload["timestamp"].endswith("Z")
+    # The file exactly as the API returned it from complete, plus its metadata.
+    assert payload["data"] == {**file, "metadata": {"userId": "u_42"}}
+    event = wait_until(lambda: WebhookEvent.objects.filter(status=Status.DELIVERED).first())
+    assert event.pk == hook.headers["webhook-id"]
+
+    # A tampered body fails, and so does a correctly signed but old message (a replay).
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(secret, hook.headers, hook.body.replace(b"u_42", b"u_43"))
+    assert not hand_written_check(secret, hook.headers, hook.body + b" ")
+    old = int(time.time()) - 3600
+    old_headers = {**hook.headers, "webhook-timestamp": str(old),
+                   "webhook-signature": sign_webhook(secret, hook.headers["webhook-id"], old,
+                                                     hook.body)}
+    assert hand_written_check(secret, old_headers, hook.body)  # the signature itself is fine
+    with pytest.raises(WebhookVerificationError, match="tolerance"):
+        verify_webhook(secret, old_headers, hook.body)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook("whsec_" + base64.b64encode(b"x" * 32).decode(), hook.headers, hook.body)
+
+
+def test_deleting_a_file_sends_file_deleted(runner, project, api, upload, receiver):
+    secret = connect(project, receiver)
+    file = upload()
+    response = api.delete(f"/api/v1/files/{file['key']}")
+    assert response.status_code == 200
+
+    hooks = receiver.wait_for(2)
+    payloads = [verify_webhook(secret, h.headers, h.body) for h in hooks]
+    assert sorted(p["type"] for p in payloads) == ["file.deleted", "file.uploaded"]
+    deleted = next(p for p in payloads if p["type"] == "file.deleted")
+    assert deleted["data"]["id"] == file["id"]
+    assert deleted["data"]["status"] == "DELETED"
+    assert deleted["data"]["metadata"] == {}
+
+
+def test_500_twice_then_200_is_three_attempts_with_one_webhook_id(
+    runner, project, upload, receiver
+):
+    secret = connect(project, receiver)
+    receiver.script(500, 500, 200)
+    upload()
+
+    hooks = receiver.wait_for(3)
+    assert len({h.headers["webhook-id"] for h in hooks}) == 1
+    for hook in hooks:  # each attempt is signed afresh, and verifies
+        verify_webhook(secret, hook.headers, hook.body)
+    assert hooks[0].body == hooks[1].body == hooks[2].body
+
+    event = wait_until(lambda: WebhookEvent.objects.filter(status=Status.DELIVERED).first())
+    attempts = list(event.deliveries.order_by("attempt"))
+    assert [(a.attempt, a.status_code, a.succeeded) for a in attempts] == [
+        (1, 500, False), (2, 500, False), (3, 200, True)
+    ]
+    assert attempts[0].response_excerpt == "status 500"
+    assert attempts[0].error == "HTTP 500"
+    assert all(a.url == receiver.url and a.attempted_at for a in attempts)
+    assert attempts[0].attempted_at < attempts[1].attempted_at < attempts[2].attempted_at
+    assert event.attempts == 3 and event.delivered_at is not None
+    time.sleep(0.5)
+    assert len(receiver.received) == 3  # nothing more once delivered
+
+
+def test_gives_up_after_the_schedule_then_resend_delivers(runner, project, upload, receiver):
+    secret = connect(project, receiver)
+    attempts = webhook_delivery.max_attempts()
+    assert attempts >= 6
+    receiver.script(*([503] * attempts))
+    upload()
+
+    event = wait_until(lambda: WebhookEvent.objects.filter(status=Status.FAILED).first())
+    assert event.attempts == attempts
+    assert event.deliveries.count() == attempts
+    assert len(receiver.wait_for(attempts)) == attempts
+
+    webhook_delivery.resend(event)  # what the admin's re-send does
+    hooks = receiver.wait_for(attempts + 1)
+    assert hooks[-1].headers["webhook-id"] == event.pk
+    verify_webhook(secret, hooks[-1].headers, hooks[-1].body)
+    wait_until(lambda: WebhookEvent.objects.get(pk=event.pk).status == Status.DELIVERED)
+    assert WebhookDelivery.objects.filter(event=event).count() == attempts + 1
+
+
+def test_network_error_is_recorded_and_retried(runner, project, upload, receiver):
+    connect(project, receiver)
+    receiver.server.shutdown()  # nothing listens any more: connection refused
+    receiver.server.server_close()
+    upload()
+    event = wait_until(lambda: WebhookEvent.objects.filter(status=Status.FAILED).first())
+    errors = list(event.deliveries.values_list("error", "status_code"))
+    assert len(errors) == webhook_delivery.max_attempts()
+    assert all(code is None and "ConnectionError" in error for error, code in errors)
+
+
+def test_redirects_are_not_followed(runner, project, upload, receiver):
+    connect(project, receiver)
+    target = receiver.url.replace("/hooks", "/elsewhere")
+    receiver.script((302, {"Location": target}), 200)
+    upload()
+    event = wait_until(lambda: WebhookEvent.objects.filter(status=Status.DELIVERED).first())
+    assert list(event.deliveries.order_by("attempt").values_list("status_code", flat=True)) == [
+        302, 200
+    ]
+    assert receiver.for_path("/elsewhere") == []
+
+
+def test_secret_rotation_signs_with_both_secrets_for_a_while(runner, project, upload, receiver):
+    old = connect(project, receiver)
+    new = webhook_delivery.rotate_webhook_secret(project)
+    assert new != old and new.startswith("whsec_")
+    upload()
+    (hook,) = receiver.wait_for(1)
+    verify_webhook(new, hook.headers, hook.body)
+    verify_webhook(old, hook.headers, hook.body)  # receivers not yet updated still verify
+
+
+# -- the SSRF guard (no worker needed) ---------------------------------------------------------
+
+PRIVATE_URLS = [
+    "http://127.0.0.1:8000/hook",
+    "http://localhost/hook",
+    "http://10.0.0.7/hook",
+    "http://192.168.1.1/hook",
+    "http://172.16.0.1/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://224.0.0.1/hook",
+    "http://0.0.0.0/hook",
+    "http://100.64.0.1/hook",
+]
+
+
+@pytest.mark.parametrize("url", PRIVATE_URLS)
+def test_a_private_webhook_url_is_refused_without_the_development_setting(settings, project, url):
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": False}
+    with pytest.raises(UnsafeWebhookUrl):
+        webhook_delivery.set_webhook_url(project, url)
+    project.webhook_url = url
+    with pytest.raises(ValidationError) as info:
+        project.full_clean()  # what the admin's form runs
+    assert "webhook_url" in info.value.message_dict
+    assert Project.objects.get(pk=project.pk).webhook_url == ""
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": True}
+    webhook_delivery.set_webhook_url(project, url)
+    assert Project.objects.get(pk=project.pk).webhook_url == url
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/hook", "file:///etc/passwd", "gopher://x/"])
+def test_only_http_and_https(settings, url):
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": True}
+    with pytest.raises(UnsafeWebhookUrl, match="http or https"):
+        check_webhook_url(url)
+
+
+def test_public_address_is_accepted(settings):
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": False}
+    check_webhook_url("https://93.184.215.14/hooks")  # a literal public address: no DNS needed
+
+
+def test_the_guard_runs_again_at_delivery(settings, project, upload, receiver, tmp_path):
+    """Saved while allowed, refused when delivering once it is not: nothing is sent."""
+    settings.UPLOADKIT = {
+        **settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": True, "WEBHOOK_RETRY_DELAYS": [0]
+    }
+    connect(project, receiver)
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": False}
+    upload()  # no worker: the embedded default delivers in-process after the commit
+    event = WebhookEvent.objects.get()
+    assert event.status == Status.FAILED
+    assert all("private" in d.error for d in event.deliveries.all())
+    assert receiver.received == []
+
+
+# -- the demo command --------------------------------------------------------------------------
+
+
+def test_demo_prints_the_webhook_secret_before_the_key(settings, db, receiver):
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": True}
+    out = StringIO()
+    call_command("uploadkit_demo", "--webhook-url", receiver.url, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[-1].startswith("uk_live_")
+    assert lines[-2].startswith("WEBHOOK_SECRET=whsec_")
+    project = Project.objects.get(slug="demo")
+    assert project.webhook_url == receiver.url
+    assert project.webhook_secret == lines[-2].split("=", 1)[1]
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": False}
+    with pytest.raises(CommandError, match="private"):
+        call_command("uploadkit_demo", "--webhook-url", "http://127.0.0.1:1/x", stdout=StringIO())
+
+
+def test_event_bodies_are_compact_json(runner, project, upload, receiver):
+    connect(project, receiver)
+    upload()
+    (hook,) = receiver.wait_for(1)
+    assert json.dumps(json.loads(hook.body), separators=(",", ":")).encode() == hook.body
+    assert hook.headers["content-type"] == "application/json"
