@@ -22,10 +22,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import services
+from . import services, webhook_delivery
 from .dashboard import build_dashboard
 from .keys import IssuedKey, create_api_key
-from .models import ApiKey, File, FileRoute, Project
+from .models import ApiKey, File, FileRoute, Project, WebhookDelivery, WebhookEvent
 
 
 def _announce_key(request: HttpRequest, issued: IssuedKey) -> None:
@@ -399,3 +399,77 @@ class FileAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[File]) -> None:
         services.delete_files(queryset)
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ["attempt", "attempted_at", "status_code", "succeeded", "duration_ms", "error", "url"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description="Send again (same webhook-id, a fresh run of attempts)")
+def send_again(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    events = (
+        WebhookEvent.objects.filter(pk__in=queryset.values("event_id"))
+        if queryset.model is WebhookDelivery
+        else queryset
+    )
+    count = 0
+    for event in events:
+        webhook_delivery.resend(event)
+        count += 1
+    modeladmin.message_user(request, f"Sending {count} event(s) again.", messages.SUCCESS)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "event_type", "project", "status", "attempts", "created_at",
+                    "last_attempt_at", "delivered_at"]
+    list_filter = ["status", "event_type", "project"]
+    list_select_related = ["project"]
+    search_fields = ["=id", "=file_id"]
+    show_full_result_count = False
+    actions = [send_again]
+    inlines = [WebhookDeliveryInline]
+    readonly_fields = ["id", "project", "event_type", "file_id", "status", "attempts",
+                       "created_at", "last_attempt_at", "next_attempt_at", "delivered_at", "body"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "project", "attempt", "attempted_at", "status_code", "succeeded",
+                    "duration_ms", "short_error"]
+    list_filter = ["succeeded", "event__event_type", "event__project"]
+    list_select_related = ["event__project"]
+    search_fields = ["=event__id", "url"]
+    show_full_result_count = False
+    actions = [send_again]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Project", ordering="event__project__slug")
+    def project(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.project.slug
+
+    @admin.display(description="Error")
+    def short_error(self, delivery: WebhookDelivery) -> str:
+        return (delivery.error[:80] + "…") if len(delivery.error) > 80 else delivery.error

@@ -1,7 +1,7 @@
 """The admin dashboard's figures for one project, in a fixed number of aggregate queries.
 
 Whatever the number of files: one query for files and bytes by route, one for the counts by
-status, one for uploads per day, and (when the webhook model exists) one for deliveries. Each
+status, one for uploads per day and one for webhook events. Each
 is a GROUP BY the database answers from the project's rows; nothing is loaded row by row.
 """
 
@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.apps import apps
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import File, FileRoute, Project
+from .models import File, FileRoute, Project, WebhookEvent
 from .services import format_size
 
 Status = File.Status
@@ -164,17 +163,15 @@ def uploads_per_day(project: Project, *, now: datetime, days: int) -> list[tuple
 
 
 def webhook_stats(project: Project) -> WebhookStats | None:
-    """Deliveries and how many succeeded, when the webhook model is installed."""
-    try:
-        model = apps.get_model("django_uploadkit", "WebhookDelivery")
-    except LookupError:
-        return None
-    field_names = {f.name for f in model._meta.get_fields()}
-    if "project" not in field_names or "status_code" not in field_names:
-        return None
-    totals = model.objects.filter(project=project).aggregate(
-        total=Count("pk"), succeeded=Count("pk", filter=Q(status_code__gte=200, status_code__lt=300))
+    """Finished webhook events and how many were delivered (pending ones are not counted);
+    None when the project has sent none."""
+    totals = WebhookEvent.objects.filter(
+        project=project, status__in=[WebhookEvent.Status.DELIVERED, WebhookEvent.Status.FAILED]
+    ).aggregate(
+        total=Count("pk"), succeeded=Count("pk", filter=Q(status=WebhookEvent.Status.DELIVERED))
     )
+    if not totals["total"]:
+        return None
     return WebhookStats(total=totals["total"], succeeded=totals["succeeded"])
 
 

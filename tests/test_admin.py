@@ -307,3 +307,71 @@ def test_non_staff_users_cannot_see_the_dashboard(client, django_user_model, pro
     client.force_login(django_user_model.objects.create_user("nobody", password="pw"))
     response = client.get(f"/admin/django_uploadkit/project/{project.pk}/dashboard/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+
+def make_event(project: Project, status: str, attempts: list[tuple[int | None, str]]):
+    from django_uploadkit.models import WebhookDelivery, WebhookEvent
+    from django_uploadkit.webhook_delivery import new_event_id
+
+    event = WebhookEvent.objects.create(
+        id=new_event_id(), project=project, event_type="file.uploaded", body="{}", status=status,
+        attempts=len(attempts),
+    )
+    for n, (code, error) in enumerate(attempts, start=1):
+        WebhookDelivery.objects.create(
+            event=event, attempt=n, url="https://hooks.example.com/x", status_code=code,
+            error=error, duration_ms=12 * n, succeeded=code is not None and 200 <= code < 300,
+        )
+    return event
+
+
+def test_webhook_deliveries_list_every_attempt_and_send_again(admin_client, project, monkeypatch):
+    from django_uploadkit import webhook_delivery
+
+    event = make_event(project, "FAILED", [(500, ""), (None, "Connection refused"), (503, "")])
+    page = admin_client.get("/admin/django_uploadkit/webhookdelivery/").content.decode()
+    for header in ("Status code", "Duration ms", "Error", "Attempt"):
+        assert header in page
+    assert "Connection refused" in page and ">503<" in page and ">36<" in page
+    detail = admin_client.get(f"/admin/django_uploadkit/webhookevent/{event.pk}/change/").content.decode()
+    assert "Connection refused" in detail and ">500<" in detail and ">503<" in detail
+
+    resent = []
+    monkeypatch.setattr(webhook_delivery, "resend", lambda e: resent.append(e.pk) or e)
+    ids = list(event.deliveries.values_list("pk", flat=True))
+    response = admin_client.post(
+        "/admin/django_uploadkit/webhookdelivery/",
+        {"action": "send_again", "_selected_action": ids},
+    )
+    assert response.status_code == 302
+    assert resent == [event.pk]  # one event, however many of its attempts were selected
+    admin_client.post(
+        "/admin/django_uploadkit/webhookevent/", {"action": "send_again", "_selected_action": [event.pk]}
+    )
+    assert resent == [event.pk, event.pk]
+
+
+def test_the_dashboard_shows_the_webhook_success_rate(admin_client, project):
+    make_event(project, "DELIVERED", [(200, "")])
+    make_event(project, "DELIVERED", [(500, ""), (200, "")])
+    make_event(project, "DELIVERED", [(204, "")])
+    make_event(project, "FAILED", [(500, "")])
+    make_event(project, "PENDING", [(500, "")])  # still trying: not counted
+    page = admin_client.get(f"/admin/django_uploadkit/project/{project.pk}/dashboard/").content.decode()
+    assert 'data-metric="webhooks"><span class="uk-value">75%<' in page
+    assert "3/4 events delivered" in page
+
+
+def test_the_delivery_changelist_is_a_fixed_number_of_queries(
+    admin_client, project, django_assert_max_num_queries
+):
+    make_event(project, "FAILED", [(500, "")])
+    with django_assert_max_num_queries(10) as few:
+        admin_client.get("/admin/django_uploadkit/webhookdelivery/")
+    for _ in range(20):
+        make_event(project, "DELIVERED", [(500, ""), (200, "")])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        admin_client.get("/admin/django_uploadkit/webhookdelivery/")
