@@ -1,0 +1,1 @@
+"""Benchmarks for django-uploadkit (``make bench``, ``make bench-quick``): see BENCHMARKS.md."""

@@ -1,0 +1,710 @@
+"""The benchmark harness: ``python -m bench.run [--quick] [--only 1,3]`` from the repository root,
+in the benchmark environment (``make bench`` / ``make bench-quick`` build it).
+
+Every HTTP figure comes from wrk against gunicorn (``bench/gunicorn.conf.py``) serving
+``bench.settings`` on PostgreSQL (database ``uploadkit_bench``, created if missing). Each figure
+is the median of several runs with their min and max; each ratio is computed pair by pair from
+runs interleaved A B A B, then summarised the same way. Nothing here asserts anything about
+time: it prints figures and writes ``bench/results.json`` and ``BENCHMARKS.md`` (``--quick``
+writes ``bench/results-quick.json`` only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hmac
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+DATA = BENCH / ".data"
+MEDIA = DATA / "media"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/uploadkit_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+BUCKET = "uploadkit-bench"
+CONNECTIONS = 32
+
+sys.path.insert(0, str(ROOT))
+
+PROFILES = {
+    # wrk seconds per run, runs per side, listing rows and depth, PUT size in MiB, PUT runs
+    "full": dict(seconds=10, runs=5, warmup=3, rows=1_000_000, depth=200_000, put_mib=1024, put_runs=3),
+    "quick": dict(seconds=2, runs=3, warmup=1, rows=100_000, depth=20_000, put_mib=128, put_runs=2),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "runs": [round(v, 3) for v in values],
+    }
+
+
+# -- environment -------------------------------------------------------------------------------
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "UPLOADKIT_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DATABASE_URL=PG_URL,
+        REDIS_URL=REDIS_URL,
+        MEDIA_ROOT=str(MEDIA),
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def s3_env(s3: Any) -> dict[str, str]:
+    return {
+        "UPLOADKIT_STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": s3.bucket,
+        "AWS_S3_ENDPOINT_URL": s3.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        "AWS_S3_REGION_NAME": s3.region,
+        "AWS_S3_ADDRESSING_STYLE": "path",
+    }
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = PG_URL.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            log(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup() -> None:
+    os.environ.update(base_env())
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+class Gunicorn:
+    """gunicorn with bench/gunicorn.conf.py, bound to 127.0.0.1 only."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2 * (os.cpu_count() or 1) + 1) -> None:
+        self.env = {**env, "BENCH_PORT": str(PORT), "BENCH_WORKERS": str(workers)}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{PORT}"
+
+    def __enter__(self) -> "Gunicorn":
+        DATA.mkdir(parents=True, exist_ok=True)
+        self.log = open(DATA / "gunicorn.log", "ab")
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", str(BENCH / "gunicorn.conf.py")],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: see {DATA / 'gunicorn.log'}")
+            try:
+                urllib.request.urlopen(self.url + "/bench/ceiling", timeout=1).read()
+                if len(self.workers()) >= int(self.env["BENCH_WORKERS"]):
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not answer within 30 s")
+
+    def workers(self) -> list[int]:
+        import psutil
+
+        return [c.pid for c in psutil.Process(self.proc.pid).children()] if self.proc else []
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[Any]:
+    from tests.servers.s3 import S3Server
+
+    with S3Server(bucket=BUCKET) as s3:
+        yield s3
+
+
+# -- wrk ---------------------------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: float, method: str = "GET", body: str = "", key: str = "") -> dict[str, Any]:
+    env = {**os.environ, "BENCH_METHOD": method, "BENCH_BODY": body, "BENCH_KEY": key}
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(BENCH / "wrk.lua"), url],
+        env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
+    ).stdout
+    line = next(l for l in out.splitlines() if l.startswith("BENCH_JSON "))
+    r = json.loads(line[len("BENCH_JSON "):])
+    errors = sum(v for k, v in r.items() if k.startswith("errors_"))
+    if errors:
+        log(f"  wrk reported errors on {url}: {r}")
+    return {
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": errors,
+        "requests": r["requests"],
+    }
+
+
+def check(url: str, method: str, body: str, key: str) -> None:
+    """One request before the load: the endpoint must answer 200 with what we send."""
+    req = urllib.request.Request(url, data=body.encode() if body else None, method=method)
+    if body:
+        req.add_header("Content-Type", "application/json")
+    if key:
+        req.add_header("x-api-key", key)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200, resp.status
+
+
+def interleaved(sides: dict[str, dict[str, str]], p: dict[str, Any]) -> dict[str, Any]:
+    """Warm each side up, then run them A B A B ...; figures per side and ratios per pair."""
+    for name, s in sides.items():
+        check(s["url"], s.get("method", "GET"), s.get("body", ""), s.get("key", ""))
+        wrk(s["url"], p["warmup"], s.get("method", "GET"), s.get("body", ""), s.get("key", ""))
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
+    for i in range(p["runs"]):
+        for name, s in sides.items():
+            r = wrk(s["url"], p["seconds"], s.get("method", "GET"), s.get("body", ""), s.get("key", ""))
+            runs[name].append(r)
+            log(f"  run {i + 1} {name}: {r['rps']:.0f} req/s p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms")
+    result: dict[str, Any] = {}
+    for name, rs in runs.items():
+        result[name] = {
+            "rps": summary([r["rps"] for r in rs]),
+            "p50_ms": summary([r["p50_ms"] for r in rs]),
+            "p99_ms": summary([r["p99_ms"] for r in rs]),
+            "errors": sum(r["errors"] for r in rs),
+            "endpoint": f"{sides[name].get('method', 'GET')} {sides[name]['url'].split(str(PORT), 1)[1]}",
+        }
+    return {"sides": result, "raw": runs}
+
+
+def ratio(runs: dict[str, list[dict[str, Any]]], a: str, b: str, field: str) -> dict[str, Any]:
+    return summary([ra[field] / rb[field] for ra, rb in zip(runs[a], runs[b])])
+
+
+# -- fixtures in the database ------------------------------------------------------------------
+
+
+def api_project() -> tuple[Any, str]:
+    """Project ``bench-api`` with route imageUploader (image/*, 4 MB), route big (1 GiB+), a key."""
+    from django_uploadkit.keys import create_api_key
+    from django_uploadkit.models import FileRoute, Project
+
+    project, _ = Project.objects.get_or_create(slug="bench-api", defaults={"name": "Bench API"})
+    FileRoute.objects.get_or_create(
+        project=project, slug="imageUploader",
+        defaults={"allowed_types": ["image/*"], "max_size": 4 * 1024 * 1024},
+    )
+    FileRoute.objects.update_or_create(
+        project=project, slug="big",
+        defaults={"allowed_types": ["application/octet-stream"], "max_size": 4 * 1024**3},
+    )
+    return project, create_api_key(project, name="bench").plaintext
+
+
+def listing_project(rows: int) -> tuple[Any, str]:
+    """Project ``bench-list-<rows>`` with exactly ``rows`` UPLOADED files, loaded once by SQL."""
+    from django.db import connection
+
+    from django_uploadkit.keys import create_api_key
+    from django_uploadkit.models import File, FileRoute, Project
+
+    project, _ = Project.objects.get_or_create(slug=f"bench-list-{rows}", defaults={"name": "Bench list"})
+    route, _ = FileRoute.objects.get_or_create(
+        project=project, slug="imageUploader",
+        defaults={"allowed_types": ["image/*"], "max_size": 4 * 1024 * 1024},
+    )
+    have = File.objects.filter(project=project).count()  # the harness's own check, not the API's
+    if have != rows:
+        log(f"loading {rows:,} files into project {project.slug} (once; kept for later runs)")
+        started = time.monotonic()
+        table = File._meta.db_table
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.pk])
+            cur.execute(
+                f"""
+                INSERT INTO {table} (id, project_id, route_id, key, name, size, content_type,
+                                     status, metadata, created_at, uploaded_at)
+                SELECT 'file_' || lpad(to_hex(%s::bigint * 100000000 + g), 26, '0'), %s, %s,
+                       'uploads/' || md5(%s || ':' || g) || '/photo-' || g || '.jpg',
+                       'photo-' || g || '.jpg', 1000 + g, 'image/jpeg', 'UPLOADED', '{{}}'::jsonb,
+                       now() - make_interval(secs => %s - g), now() - make_interval(secs => %s - g)
+                FROM generate_series(1, %s) AS g
+                """,
+                [project.pk, project.pk, route.pk, project.pk, rows, rows, rows],
+            )
+            cur.execute(f"ANALYZE {table}")
+        log(f"  loaded in {time.monotonic() - started:.1f} s")
+    return project, create_api_key(project, name="bench").plaintext
+
+
+# -- 1 and 2: upload/request -------------------------------------------------------------------
+
+OUR_BODY = json.dumps(
+    {"fileName": "photo.jpg", "fileSize": 204800, "contentType": "image/jpeg", "routeSlug": "imageUploader"}
+)
+
+
+def bench_request_vs_ceiling(p: dict[str, Any], key: str) -> dict[str, Any]:
+    log("1. POST /api/v1/upload/request (local backend) vs the DRF ceiling")
+    with Gunicorn(base_env()) as g:
+        out = interleaved(
+            {
+                "uploadkit": {"url": g.url + "/api/v1/upload/request", "method": "POST", "body": OUR_BODY, "key": key},
+                "ceiling": {"url": g.url + "/bench/ceiling", "method": "POST", "body": OUR_BODY},
+            },
+            p,
+        )
+    out["ratio_rps"] = ratio(out["raw"], "uploadkit", "ceiling", "rps")
+    return out
+
+
+def bench_request_vs_peer(p: dict[str, Any], key: str) -> dict[str, Any]:
+    from bench.peer_app.models import FIELD_ID
+
+    log("2. POST /api/v1/upload/request (s3 backend) vs django-s3-file-field upload-initialize, same s3rver")
+    peer_body = json.dumps(
+        {"field_id": FIELD_ID, "file_name": "photo.jpg", "file_size": 204800, "content_type": "image/jpeg"}
+    )
+    with s3_server() as s3, Gunicorn(base_env(**s3_env(s3))) as g:
+        out = interleaved(
+            {
+                "uploadkit_s3": {"url": g.url + "/api/v1/upload/request", "method": "POST", "body": OUR_BODY, "key": key},
+                "peer": {"url": g.url + "/bench/peer/upload-initialize/", "method": "POST", "body": peer_body},
+            },
+            p,
+        )
+    out["ratio_rps"] = ratio(out["raw"], "uploadkit_s3", "peer", "rps")
+    return out
+
+
+# -- 3: listing --------------------------------------------------------------------------------
+
+
+def bench_listing(p: dict[str, Any]) -> dict[str, Any]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from django_uploadkit import services
+    from django_uploadkit.cursors import encode_cursor
+    from django_uploadkit.models import File
+
+    rows, depth = p["rows"], p["depth"]
+    log(f"3. GET /api/v1/files?limit=50 on {rows:,} files: first page vs {depth:,} deep")
+    project, key = listing_project(rows)
+    # The cursor a client holds after paging through `depth` files.
+    last = (
+        File.objects.filter(project=project).order_by("-created_at", "-id")
+        .values_list("created_at", "id")[depth - 1]
+    )
+    cursor = encode_cursor(*last)
+
+    sql: dict[str, Any] = {}
+    client = Client()
+    client.get("/api/v1/files?limit=1", HTTP_X_API_KEY=key)  # the key's last_used_at write, once
+    for name, query in (("first", "limit=50"), ("deep", f"limit=50&cursor={cursor}")):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(f"/api/v1/files?{query}", HTTP_X_API_KEY=key)
+        assert response.status_code == 200, response.content
+        assert len(response.json()["files"]) == 50
+        queries = [q["sql"] for q in ctx.captured_queries]
+        page_sql = [q for q in queries if File._meta.db_table in q and "SELECT" in q]
+        with CaptureQueriesContext(connection) as ctx2:
+            services.list_files(project, limit=50, cursor=cursor if name == "deep" else None)
+        listing_sql = ctx2.captured_queries[-1]["sql"]
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + listing_sql)
+            plan = [r[0] for r in cur.fetchall()]
+        sql[name] = {
+            "queries_per_request": len(queries),
+            "queries": queries,
+            "count_star": any("COUNT(" in q.upper() for q in queries),
+            "listing_plan": plan,
+            "uses_listing_index": any("uploadkit_file_listing" in line for line in plan),
+            "execution_ms": float(plan[-1].split(":")[1].split()[0]),
+            "rows_removed_by_filter": sum(
+                int(line.split(":")[1]) for line in plan if "Rows Removed by Filter" in line
+            ),
+        }
+        log(f"  {name}: {len(queries)} queries, COUNT(*): {sql[name]['count_star']}, "
+            f"index scan on uploadkit_file_listing: {sql[name]['uses_listing_index']}, {plan[-1].strip()}")
+
+    with Gunicorn(base_env()) as g:
+        out = interleaved(
+            {
+                "first_page": {"url": g.url + "/api/v1/files?limit=50", "key": key},
+                "deep_page": {"url": g.url + f"/api/v1/files?limit=50&cursor={cursor}", "key": key},
+            },
+            p,
+        )
+    out["ratio_p50"] = ratio(out["raw"], "deep_page", "first_page", "p50_ms")
+    out["ratio_rps"] = ratio(out["raw"], "first_page", "deep_page", "rps")
+    out["sql"] = sql
+    out["sql_execution_ratio"] = sql["deep"]["execution_ms"] / max(sql["first"]["execution_ms"], 1e-3)
+    out["rows"], out["depth"] = rows, depth
+    return out
+
+
+# -- 4: API-key authentication cost ------------------------------------------------------------
+
+
+def bench_auth(p: dict[str, Any], key: str) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from django_uploadkit import keys
+    from django_uploadkit.models import ApiKey
+
+    log("4. API-key authentication in process: CPU outside the one indexed query")
+    prefix = keys._split(key)
+    row = ApiKey.objects.select_related("project").get(prefix=prefix)
+
+    def non_db() -> None:
+        # authenticate_key's steps, with the row it would fetch already in hand.
+        pfx = keys._split(key)
+        assert pfx is not None
+        if not hmac.compare_digest(row.hashed_key, keys.hash_key(key)):
+            raise AssertionError
+        now = timezone.now()
+        if row.is_revoked or row.is_expired(now):
+            raise AssertionError
+        keys._touch(row, now)
+
+    def full() -> None:
+        keys.authenticate_key(key)
+
+    def query_only() -> None:
+        ApiKey.objects.select_related("project").filter(prefix=prefix).first()
+
+    with CaptureQueriesContext(connection) as ctx:
+        full()
+        full()
+    number = 20000 if p is PROFILES["full"] else 5000
+    out: dict[str, Any] = {"queries_per_auth": len(ctx.captured_queries) / 2}
+    parts: dict[str, Callable[[], Any]] = {
+        "non_db_us": non_db,
+        "split_us": lambda: keys._split(key),
+        "hash_us": lambda: keys.hash_key(key),
+        "compare_us": lambda: hmac.compare_digest(row.hashed_key, "0" * 64),
+    }
+    for name, fn in parts.items():
+        fn()
+        times = [t / number * 1e6 for t in timeit.repeat(fn, number=number, repeat=5, timer=time.process_time)]
+        out[name] = summary(times)
+    n_db = number // 10 if p is PROFILES["full"] else 200
+    full_t = [t / n_db * 1e6 for t in timeit.repeat(full, number=n_db, repeat=5)]
+    query_t = [t / n_db * 1e6 for t in timeit.repeat(query_only, number=n_db, repeat=5)]
+    out["full_with_query_us"] = summary(full_t)
+    out["query_only_us"] = summary(query_t)
+    out["full_minus_query_us"] = summary([a - b for a, b in zip(full_t, query_t)])
+    log(f"  non-DB CPU per request: {out['non_db_us']['median']:.2f} us "
+        f"(split {out['split_us']['median']:.2f}, hash {out['hash_us']['median']:.2f}); "
+        f"with the query: {out['full_with_query_us']['median']:.0f} us, query alone {out['query_only_us']['median']:.0f} us")
+    return out
+
+
+# -- 5: local PUT ingest -----------------------------------------------------------------------
+
+
+def vm(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def bench_ingest(p: dict[str, Any], key: str) -> dict[str, Any]:
+    mib = p["put_mib"]
+    size = mib * 1024 * 1024
+    log(f"5. local backend PUT of {mib} MiB vs dd to the same disk (both flushed with fsync)")
+    MEDIA.mkdir(parents=True, exist_ok=True)
+    sources = {}
+    for n in sorted({16, mib}):
+        src = DATA / f"source-{n}MiB.bin"
+        if not src.exists() or src.stat().st_size != n * 1024 * 1024:
+            subprocess.run(["dd", "if=/dev/urandom", f"of={src}", "bs=1M", f"count={n}", "status=none"], check=True)
+        sources[n] = src
+    dd_target = MEDIA / "dd-target.bin"
+
+    def run_dd() -> float:
+        started = time.monotonic()
+        subprocess.run(
+            ["dd", f"if={sources[mib]}", f"of={dd_target}", "bs=1M", "conv=fdatasync", "status=none"],
+            check=True,
+        )
+        elapsed = time.monotonic() - started
+        dd_target.unlink()
+        return size / elapsed / 1e6
+
+    import requests
+
+    def run_put(g: Gunicorn, n: int) -> float:
+        body = {"fileName": "big.bin", "fileSize": n * 1024 * 1024,
+                "contentType": "application/octet-stream", "routeSlug": "big"}
+        ticket = requests.post(g.url + "/api/v1/upload/request", json=body, headers={"x-api-key": key}, timeout=30)
+        ticket.raise_for_status()
+        t = ticket.json()
+        started = time.monotonic()
+        out = subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-T", str(sources[n]),
+             "-H", "Content-Type: application/octet-stream", "-H", "Expect:", t["uploadUrl"]],
+            capture_output=True, text=True, check=True, timeout=600,
+        ).stdout
+        stored = MEDIA / "uploadkit" / t["key"]
+        fsync_path(stored)
+        elapsed = time.monotonic() - started
+        assert out == "200", out
+        assert stored.stat().st_size == n * 1024 * 1024
+        stored.unlink()
+        return n * 1024 * 1024 / elapsed / 1e6
+
+    # One worker, fresh: its peak RSS is the upload's.
+    with Gunicorn(base_env(), workers=1) as g:
+        (worker,) = g.workers()
+        rss_idle = vm(worker, "VmRSS")
+        run_put(g, 16)
+        hwm_small = vm(worker, "VmHWM")
+        dd_runs, put_runs = [], []
+        for i in range(p["put_runs"]):
+            dd_runs.append(run_dd())
+            put_runs.append(run_put(g, mib))
+            log(f"  run {i + 1}: dd {dd_runs[-1]:.0f} MB/s, PUT {put_runs[-1]:.0f} MB/s")
+        hwm_big = vm(worker, "VmHWM")
+    out = {
+        "size_mib": mib,
+        "dd_mb_s": summary(dd_runs),
+        "put_mb_s": summary(put_runs),
+        "ratio": summary([a / b for a, b in zip(put_runs, dd_runs)]),
+        "worker_rss_idle_mb": rss_idle / 1e6,
+        "worker_peak_rss_after_16mib_mb": hwm_small / 1e6,
+        f"worker_peak_rss_after_{mib}mib_mb": hwm_big / 1e6,
+        "worker_peak_rss_mb": hwm_big / 1e6,
+    }
+    log(f"  worker RSS idle {rss_idle / 1e6:.0f} MB, peak after 16 MiB {hwm_small / 1e6:.0f} MB, "
+        f"after {mib} MiB {hwm_big / 1e6:.0f} MB")
+    return out
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    from django.db import connection
+
+    def cmd(*args: str) -> str:
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "?"
+
+    cpu = next(
+        (l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")),
+        platform.processor(),
+    )
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg = cur.fetchone()[0]
+    return {
+        "cpu": f"{cpu} ({os.cpu_count()} cores)",
+        "memory": f"{mem / 1024**3:.0f} GiB",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "django": version("Django"),
+        "djangorestframework": version("djangorestframework"),
+        "gunicorn": version("gunicorn"),
+        "psycopg": version("psycopg"),
+        "boto3": version("boto3"),
+        "django-s3-file-field (peer)": version("django-s3-file-field"),
+        "postgresql": pg,
+        "wrk": cmd("wrk", "-v").split(" [")[0] if shutil.which("wrk") else "?",
+        "node (s3rver)": cmd("node", "--version"),
+        "git commit": cmd("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"),
+    }
+
+
+def fmt(s: dict[str, Any], digits: int = 0, unit: str = "") -> str:
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(s['median'])}{unit} ({f.format(s['min'])}–{f.format(s['max'])})"
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    rows = ["| # | measure | figure: median (min–max) | target | met |", "| --- | --- | --- | --- | --- |"]
+    r = results["results"]
+    if "1" in r:
+        u, c = r["1"]["sides"]["uploadkit"], r["1"]["sides"]["ceiling"]
+        rows += [
+            f"| 1 | upload/request (local), req/s | {fmt(u['rps'])} | | |",
+            f"| 1 | ceiling (bare DRF constant JSON), req/s | {fmt(c['rps'])} | | |",
+            f"| 1 | upload/request ÷ ceiling, throughput | {fmt(r['1']['ratio_rps'], 2)} | ≥ 0.5 | {'yes' if r['1']['ratio_rps']['median'] >= 0.5 else 'no'} |",
+            f"| 1 | upload/request p50 / p99, ms | {fmt(u['p50_ms'], 1)} / {fmt(u['p99_ms'], 1)} | p99 < 25 | {'yes' if u['p99_ms']['median'] < 25 else 'no'} |",
+            f"| 1 | ceiling p50 / p99, ms | {fmt(c['p50_ms'], 1)} / {fmt(c['p99_ms'], 1)} | | |",
+        ]
+    if "2" in r:
+        u, c = r["2"]["sides"]["uploadkit_s3"], r["2"]["sides"]["peer"]
+        rows += [
+            f"| 2 | upload/request (s3 backend), req/s | {fmt(u['rps'])} | | |",
+            f"| 2 | django-s3-file-field upload-initialize, req/s | {fmt(c['rps'])} | | |",
+            f"| 2 | ours ÷ peer, throughput | {fmt(r['2']['ratio_rps'], 2)} | ≥ 2 | {'yes' if r['2']['ratio_rps']['median'] >= 2 else 'no'} |",
+            f"| 2 | ours p50 / p99, ms | {fmt(u['p50_ms'], 1)} / {fmt(u['p99_ms'], 1)} | | |",
+            f"| 2 | peer p50 / p99, ms | {fmt(c['p50_ms'], 1)} / {fmt(c['p99_ms'], 1)} | | |",
+        ]
+    if "3" in r:
+        f_, d = r["3"]["sides"]["first_page"], r["3"]["sides"]["deep_page"]
+        no_count = not r["3"]["sql"]["first"]["count_star"] and not r["3"]["sql"]["deep"]["count_star"]
+        rows += [
+            f"| 3 | files?limit=50, first page, req/s; p50 ms | {fmt(f_['rps'])}; {fmt(f_['p50_ms'], 1)} | | |",
+            f"| 3 | files?limit=50, {r['3']['depth']:,} deep, req/s; p50 ms | {fmt(d['rps'])}; {fmt(d['p50_ms'], 1)} | | |",
+            f"| 3 | deep ÷ first, p50 latency | {fmt(r['3']['ratio_p50'], 2)} | ≤ 1.5 | {'yes' if r['3']['ratio_p50']['median'] <= 1.5 else 'no'} |",
+            f"| 3 | the page's SQL alone (EXPLAIN ANALYZE), first / deep, ms; rows filtered out | {r['3']['sql']['first']['execution_ms']:.3f} / {r['3']['sql']['deep']['execution_ms']:.3f}; {r['3']['sql']['deep']['rows_removed_by_filter']} | ≤ 1.5× | {'yes' if r['3']['sql']['deep']['execution_ms'] <= 1.5 * r['3']['sql']['first']['execution_ms'] + 0.05 else 'no'} |",
+            f"| 3 | COUNT(*) in either request; queries per request | {'none' if no_count else 'PRESENT'}; {r['3']['sql']['first']['queries_per_request']} and {r['3']['sql']['deep']['queries_per_request']} | none | {'yes' if no_count else 'no'} |",
+        ]
+    if "4" in r:
+        a = r["4"]
+        rows += [
+            f"| 4 | API-key auth CPU outside the query, µs | {fmt(a['non_db_us'], 2)} | < 10 | {'yes' if a['non_db_us']['median'] < 10 else 'no'} |",
+            f"| 4 | of which HMAC-SHA256 of the key, µs | {fmt(a['hash_us'], 2)} | | |",
+            f"| 4 | whole authenticate_key with its one query, µs (query alone) | {fmt(a['full_with_query_us'])} ({fmt(a['query_only_us'])}) | | |",
+        ]
+    if "5" in r:
+        i = r["5"]
+        rows += [
+            f"| 5 | local PUT of {i['size_mib']} MiB, MB/s | {fmt(i['put_mb_s'])} | | |",
+            f"| 5 | dd of the same file to the same disk, MB/s | {fmt(i['dd_mb_s'])} | | |",
+            f"| 5 | PUT ÷ dd | {fmt(i['ratio'], 2)} | ≥ 0.5 | {'yes' if i['ratio']['median'] >= 0.5 else 'no'} |",
+            f"| 5 | worker peak RSS: idle / after 16 MiB / after {i['size_mib']} MiB, MB | {i['worker_rss_idle_mb']:.0f} / {i['worker_peak_rss_after_16mib_mb']:.0f} / {i['worker_peak_rss_mb']:.0f} | < 100, flat | {'yes' if i['worker_peak_rss_mb'] < 100 and i['worker_peak_rss_mb'] - i['worker_peak_rss_after_16mib_mb'] < 10 else 'no'} |",
+        ]
+    for item in ("6", "7"):
+        if item in r:
+            rows.append(f"| {item} | {r[item].get('summary', '')} | | | |")
+    return rows
+
+
+def write_markdown(results: dict[str, Any]) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else ""
+    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    v = results["versions"]
+    block = [
+        start,
+        f"Run {results['date']} with `{results['command']}` ({results['profile']} profile: "
+        f"{results['params']['runs']} interleaved runs of {results['params']['seconds']} s per side, "
+        f"{CONNECTIONS} connections).",
+        "",
+        "Machine and versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "",
+        *table(results),
+        end,
+    ]
+    if start in text and end in text:
+        text = text.split(start)[0] + "\n".join(block) + text.split(end, 1)[1]
+    else:
+        text = text + "\n" + "\n".join(block) + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller and shorter (under two minutes)")
+    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated items to run")
+    args = parser.parse_args()
+    profile = "quick" if args.quick else "full"
+    p = PROFILES[profile]
+    only = set(args.only.split(","))
+    started = time.monotonic()
+
+    ensure_database()
+    django_setup()
+    _, key = api_project()
+    results: dict[str, Any] = {}
+    if "4" in only:
+        results["4"] = bench_auth(p, key)
+    if "1" in only:
+        results["1"] = bench_request_vs_ceiling(p, key)
+    if "2" in only:
+        results["2"] = bench_request_vs_peer(p, key)
+    if "3" in only:
+        results["3"] = bench_listing(p)
+    if "5" in only:
+        results["5"] = bench_ingest(p, key)
+    doc = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "make bench-quick" if args.quick else "make bench",
+        "profile": profile,
+        "params": {**p, "connections": CONNECTIONS},
+        "versions": versions(),
+        "elapsed_s": round(time.monotonic() - started, 1),
+        "results": results,
+    }
+    out = BENCH / ("results-quick.json" if args.quick else "results.json")
+    out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    print("\n".join(table(doc)))
+    if not args.quick and only == {"1", "2", "3", "4", "5"}:
+        write_markdown(doc)
+    log(f"done in {doc['elapsed_s']} s; wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from example_project.urls import urlpatterns as example_urlpatterns
+
+from .views import CeilingView
+
+urlpatterns = [
+    path("bench/ceiling", CeilingView.as_view()),
+    path("bench/peer/", include("s3_file_field.urls")),
+    *example_urlpatterns,
+]
