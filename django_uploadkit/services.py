@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import tasks
+from . import outbox, webhook_delivery
 from .conf import uploadkit_settings
 from .cursors import decode_cursor, encode_cursor
 from .exceptions import (
@@ -176,6 +176,8 @@ def complete_upload(project: Project, file_id: str) -> File:
             locked.status = Status.UPLOADED
             locked.uploaded_at = timezone.now()
             locked.save(update_fields=["status", "uploaded_at"])
+            # Recorded with the state change, delivered after the commit (webhook_delivery).
+            webhook_delivery.record_file_events(webhook_delivery.FILE_UPLOADED, [locked])
             return locked
         locked.status = Status.FAILED
         locked.save(update_fields=["status"])
@@ -238,6 +240,7 @@ def _mark_deleted(files: list[File]) -> None:
     File.objects.filter(pk__in=[f.pk for f in files]).update(status=Status.DELETED, deleted_at=now)
     for file in files:
         file.status, file.deleted_at = Status.DELETED, now
+    webhook_delivery.record_file_events(webhook_delivery.FILE_DELETED, files)
     _delete_objects_after_commit([f.key for f in files])
 
 
@@ -259,9 +262,12 @@ def expire_stale_uploads(now: datetime | None = None) -> int:
 
 
 def _delete_objects_after_commit(keys: list[str]) -> None:
+    """The one path by which objects leave storage: an outbox row per batch of keys, written
+    in the caller's transaction and sent to ``tasks.delete_objects`` after the commit."""
     if not keys:
         return
     batch = get_backend().delete_batch_size
-    for start in range(0, len(keys), batch):
-        chunk = keys[start : start + batch]
-        transaction.on_commit(lambda chunk=chunk: tasks.enqueue_delete_objects(chunk), robust=True)
+    outbox.enqueue_many(
+        "django_uploadkit.tasks.delete_objects",
+        ([keys[start : start + batch]] for start in range(0, len(keys), batch)),
+    )
