@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _TYPE_RE = re.compile(rf"^({_TOKEN})/({_TOKEN})$")
+# What a request's contentType must look like (parameters allowed); also in the OpenAPI schema.
+CONTENT_TYPE_PATTERN = rf"^\s*{_TOKEN}/{_TOKEN}\s*(;[^\x00]*)?$"
 _PATTERN_RE = re.compile(rf"^({_TOKEN}|\*)/({_TOKEN}|\*)$")
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from .conf import uploadkit_settings
+from .mime import CONTENT_TYPE_PATTERN
+
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -22,7 +26,17 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string, not a number or boolean coerced to one."""
+    """A JSON string, not a number or boolean coerced to one; never a NUL character.
+
+    The NUL rule is DRF's; stating it as a pattern puts it in the OpenAPI schema too.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        validators = list(kwargs.pop("validators", []))
+        if not any(isinstance(v, RegexValidator) for v in validators):
+            validators.append(RegexValidator(NO_NUL_PATTERN, message="NUL is not allowed."))
+        kwargs.setdefault("trim_whitespace", False)  # a value is taken as sent
+        super().__init__(validators=validators, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -31,10 +45,18 @@ class StrictCharField(serializers.CharField):
 
 
 class UploadRequestSerializer(serializers.Serializer):
-    fileName = StrictCharField(min_length=1, max_length=255, trim_whitespace=False)
+    fileName = StrictCharField(min_length=1, max_length=255)
     fileSize = StrictIntegerField(min_value=1)
-    contentType = StrictCharField(min_length=1, max_length=255)
-    routeSlug = StrictCharField(min_length=1, max_length=100, trim_whitespace=False)
+    contentType = StrictCharField(
+        min_length=1,
+        max_length=255,
+        validators=[
+            RegexValidator(
+                CONTENT_TYPE_PATTERN, message="Expected a MIME type such as image/jpeg."
+            )
+        ],
+    )
+    routeSlug = StrictCharField(min_length=1, max_length=100)
     metadata = serializers.DictField(required=False, default=dict)
 
     def validate_metadata(self, value: Any) -> dict[str, Any]:
@@ -62,14 +84,17 @@ class UploadCompleteSerializer(serializers.Serializer):
 
 
 class FileListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(required=False, min_value=1)
     cursor = serializers.CharField(required=False, allow_blank=False, max_length=500)
 
-    def validate_limit(self, value: int) -> int:
-        maximum = uploadkit_settings.MAX_PAGE_SIZE
-        if value > maximum:
-            raise serializers.ValidationError(f"Ensure this value is less than or equal to {maximum}.")
-        return value
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per instance so the bounds follow the settings, in validation and in the schema.
+        self.fields["limit"] = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=uploadkit_settings.MAX_PAGE_SIZE,
+            help_text=f"Results per page (default {uploadkit_settings.DEFAULT_PAGE_SIZE}).",
+        )
 
 
 class FileSerializer(serializers.Serializer):

@@ -114,9 +114,8 @@ def request_upload(
         raise FileTooLarge(
             f"File size exceeds the {format_size(route.max_size)} limit for route {route.slug}"
         )
-    name = display_name(file_name)
-    if not name:
-        raise InvalidRequest("fileName must contain at least one printable character.")
+    # Nothing printable left (only control characters): still a file, shown as "unnamed".
+    name = display_name(file_name) or "unnamed"
     file = File(
         project=project,
         route=route,

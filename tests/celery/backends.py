@@ -48,5 +48,7 @@ def delete_calls(root: Path, keys: Iterable[str]) -> list[list[str]]:
     path = Path(root) / CALL_LOG
     if not path.exists():
         return []
-    calls = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # The worker may be writing a line right now: read only lines already ended by "\n".
+    complete = path.read_text().split("\n")[:-1]
+    calls = [json.loads(line) for line in complete if line.strip()]
     return [call for call in calls if wanted.intersection(call)]
