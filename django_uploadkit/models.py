@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from .fields import EncryptedSecretField
 from .ids import new_file_id
 from .validators import validate_route_slug, validate_type_patterns
 
@@ -13,13 +14,12 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     webhook_url = models.URLField(max_length=2000, blank=True, default="")
-    # Standard Webhooks signing secret (whsec_ + base64). Kept readable because signing needs
-    # it; shown once when created or rotated (webhooks.set_webhook_url, rotate_webhook_secret).
-    webhook_secret = models.CharField(max_length=100, blank=True, default="", editable=False)
+    # Standard Webhooks signing secret (whsec_ + base64). Signing needs it readable, so it is
+    # encrypted at rest rather than hashed (fields.py); shown once when created or rotated
+    # (webhook_delivery.set_webhook_url, rotate_webhook_secret).
+    webhook_secret = EncryptedSecretField(blank=True, default="", editable=False)
     # The secret before the last rotation: deliveries carry both signatures for a grace period.
-    webhook_secret_previous = models.CharField(
-        max_length=100, blank=True, default="", editable=False
-    )
+    webhook_secret_previous = EncryptedSecretField(blank=True, default="", editable=False)
     webhook_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
