@@ -147,3 +147,55 @@ def test_the_expire_command_runs_the_same_sweep(runner, storage_root, project, r
     assert "Expired 1 upload(s)." in out.getvalue()
     wait_until(lambda: not Path(get_backend().storage.path(stale.key)).exists())
     assert File.objects.get(pk=fresh.pk).status == Status.PENDING
+
+
+def test_deletions_committed_one_by_one_are_sent_in_one_batch(
+    runner, storage_root, project, route, api, settings
+):
+    """Ten API deletions, ten commits: with a broker the outbox gathers their keys into one
+    delete_many call (the oldest waited the window); in-process each is sent at once."""
+    files = make_files(project, route, 10)
+    keys = [f.key for f in files]
+    if runner == "worker":
+        # The gathering is scheduled by this process, for when the first key has waited 5 s.
+        settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_WINDOW": 5}
+    for key in keys:
+        assert api.delete(f"/api/v1/files/{key}").status_code == 200
+    assert File.objects.filter(status=Status.DELETED).count() == 10
+    wait_until(
+        lambda: not any(Path(get_backend().storage.path(k)).exists() for k in keys),
+        what="all objects removed",
+    )
+    calls = delete_calls(storage_root, keys)
+    if runner == "worker":
+        assert [sorted(call) for call in calls] == [sorted(keys)]
+    else:
+        assert sorted(calls) == sorted([key] for key in keys)
+    wait_until(lambda: not OutboxMessage.objects.exists(), what="an empty outbox")
+
+
+def test_a_deletion_row_held_by_another_gathering_is_not_sent_twice(
+    runner, storage_root, project, route
+):
+    """Rows are claimed before they are sent: a fresh claim (another gathering is sending it)
+    is left alone; a stale one (that process died) is taken again."""
+    from django_uploadkit import outbox
+
+    files = make_files(project, route, 3)
+    now = timezone.now()
+    rows = [
+        OutboxMessage.objects.create(task=outbox.DELETE_TASK, args=[[f.key]]) for f in files
+    ]
+    OutboxMessage.objects.filter(pk=rows[0].pk).update(claimed_at=now)
+    OutboxMessage.objects.filter(pk=rows[1].pk).update(claimed_at=now - timedelta(minutes=10))
+
+    assert outbox.send_deletions(wait=False) == 2
+    assert outbox.send_deletions(wait=False) == 0  # running it again sends nothing more
+    calls = wait_until(
+        lambda: (c := delete_calls(storage_root, [f.key for f in files])) and c,
+        what="the batch",
+    )
+    assert [sorted(call) for call in calls] == [sorted([files[1].key, files[2].key])]
+    wait_until(lambda: not Path(get_backend().storage.path(files[2].key)).exists())
+    assert Path(get_backend().storage.path(files[0].key)).exists()
+    assert list(OutboxMessage.objects.values_list("pk", flat=True)) == [rows[0].pk]

@@ -257,3 +257,73 @@ def test_event_bodies_are_compact_json(runner, project, upload, receiver):
     (hook,) = receiver.wait_for(1)
     assert json.dumps(json.loads(hook.body), separators=(",", ":")).encode() == hook.body
     assert hook.headers["content-type"] == "application/json"
+
+
+def test_deliveries_reuse_one_kept_alive_connection(settings, tmp_path, project):
+    """One HTTP session per worker process: three deliveries to a keep-alive receiver go over
+    one TCP connection (a new connection per delivery was most of an attempt's cost)."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from .conftest import TEST_UPLOADKIT
+
+    settings.UPLOADKIT = {**TEST_UPLOADKIT, "STORAGE_OPTIONS": {"ROOT": str(tmp_path)}}
+    connections: list[int] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connections.append(1)
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        webhook_delivery.set_webhook_url(project, f"http://127.0.0.1:{server.server_address[1]}/h")
+        events = [
+            WebhookEvent.objects.create(
+                id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
+                body='{"type":"file.uploaded"}', next_attempt_at=None,
+            )
+            for _ in range(3)
+        ]
+        for event in events:
+            assert webhook_delivery.attempt_delivery(event.pk) is None
+        assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"DELIVERED"}
+        assert len(connections) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_the_session_keeps_no_cookie_between_deliveries(runner, project, upload, receiver):
+    connect(project, receiver)
+    receiver.script((200, {"Set-Cookie": "session=abc; Path=/"}))
+    upload()
+    receiver.wait_for(1)
+    upload()
+    hooks = receiver.wait_for(2)
+    assert "cookie" not in hooks[1].headers
+
+
+def test_each_process_makes_its_own_session(monkeypatch):
+    first = webhook_delivery._http()
+    assert webhook_delivery._http() is first
+    monkeypatch.setattr(webhook_delivery.os, "getpid", lambda: -1)  # as after a fork
+    assert webhook_delivery._http() is not first
