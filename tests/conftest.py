@@ -104,3 +104,38 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 reporter.write_line(f"  {hit}", red=True)
     elif reporter:
         reporter.write_line(f"Log scan: no API key or webhook secret in {len(logs)} log file(s).")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_outlives_the_run(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, wait for other sessions on it to end.
+
+    Worker subprocesses and live-server threads close their connections as they shut down,
+    which can still be under way when the run ends; PostgreSQL refuses to drop a database in
+    use. Sessions still there after 15 s are ended and reported: they are leaks to fix.
+    """
+    yield
+    import logging
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    others = (
+        "SELECT pid, application_name, state FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        deadline = time.monotonic() + 15
+        cursor.execute(others)
+        while (rows := cursor.fetchall()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            cursor.execute(others)
+        if rows:
+            logging.getLogger("tests").warning("Sessions still open on the test database, ended: %s", rows)
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    connection.close()
