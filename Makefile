@@ -65,7 +65,7 @@ $(BENCH_VENV)/.installed: pyproject.toml
 
 bench-install: $(BENCH_VENV)/.installed node_modules/.installed /usr/bin/wrk
 
-# Everything, at full size (about 10 minutes): writes bench/results.json and BENCHMARKS.md.
+# Everything, at full size (about 15 minutes): writes bench/results.json and BENCHMARKS.md.
 bench: bench-install
 	$(BENCH_PY) -m bench.run
 

@@ -158,6 +158,10 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes the database connection around every task (it ignores
+# CONN_MAX_AGE) unless this is set: reconnecting cost 28% of a webhook delivery (BENCHMARKS.md,
+# item 7). Broken connections are still closed after the task that saw them fail.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", 1000))
 # Redis redelivers a message nobody acknowledged within the visibility timeout. Retries wait in
 # the worker (countdown) unacknowledged, so the timeout must exceed the longest countdown
 # (webhooks: about 8.5 h + 20% jitter), or a waiting retry would run twice.

@@ -32,6 +32,14 @@ def test_every_task_has_time_limits():
     assert tasks.deliver_webhook.soft_time_limit > DEFAULTS["WEBHOOK_TIMEOUT"] * 2
 
 
+def test_workers_keep_their_database_connection_between_tasks():
+    # Celery's Django fix-up reads this name; without it every task reconnects.
+    from celery.fixups.django import DjangoWorkerFixup
+
+    assert settings.CELERY_DB_REUSE_MAX >= 100
+    assert DjangoWorkerFixup(app).db_reuse_max == settings.CELERY_DB_REUSE_MAX
+
+
 def test_the_beat_schedule_runs_the_sweep_and_the_drain():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {tasks.expire_uploads.name, tasks.drain_outbox.name}
