@@ -304,8 +304,18 @@ class MajorTypeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ViewAndDeleteOnly:
+    """Rows that only the service layer creates and changes: the admin views and deletes them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(File)
-class FileAdmin(admin.ModelAdmin):
+class FileAdmin(ViewAndDeleteOnly, admin.ModelAdmin):
     list_display = [
         "thumbnail",
         "name",
@@ -339,12 +349,6 @@ class FileAdmin(admin.ModelAdmin):
         "deleted_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # files arrive through the upload flow
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # view and delete only
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
         return super().get_search_results(request, queryset, search_term.strip())
@@ -430,7 +434,7 @@ def send_again(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ViewAndDeleteOnly, admin.ModelAdmin):
     list_display = ["id", "event_type", "project", "status", "attempts", "created_at",
                     "last_attempt_at", "delivered_at"]
     list_filter = ["status", "event_type", "project"]
@@ -443,15 +447,9 @@ class WebhookEventAdmin(admin.ModelAdmin):
                        "created_at", "last_attempt_at", "next_attempt_at", "delivered_at", "body"]
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ViewAndDeleteOnly, admin.ModelAdmin):
     list_display = ["event", "project", "attempt", "attempted_at", "status_code", "succeeded",
                     "duration_ms", "short_error"]
     list_filter = ["succeeded", "event__event_type", "event__project"]
@@ -459,12 +457,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["=event__id", "url"]
     show_full_result_count = False
     actions = [send_again]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Project", ordering="event__project__slug")
     def project(self, delivery: WebhookDelivery) -> str:
