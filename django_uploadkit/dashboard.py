@@ -25,10 +25,6 @@ CHART_TOP = 16  # room for the tallest bar's label
 CHART_BOTTOM = 22  # room for the date labels
 
 
-def _size(n: int) -> str:
-    return format_size(n)
-
-
 @dataclass(frozen=True)
 class RouteStats:
     slug: str
@@ -37,7 +33,7 @@ class RouteStats:
 
     @property
     def size(self) -> str:
-        return _size(self.bytes)
+        return format_size(self.bytes)
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ class Dashboard:
 
     @property
     def size(self) -> str:
-        return _size(self.bytes)
+        return format_size(self.bytes)
 
     @property
     def failed(self) -> int:

@@ -88,6 +88,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(error_body(message, code), status=status, headers=headers)
 
 
+def error_response(exc: UploadKitError) -> JsonResponse:
+    """An UploadKitError rendered outside DRF (middleware, the local upload target)."""
+    return JsonResponse(error_body(exc.message, exc.code), status=exc.status_code)
+
+
 def is_api_path(path: str) -> bool:
     return path.startswith(uploadkit_settings.API_PREFIX)
 
@@ -117,12 +122,10 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_api_path(request.path) and not getattr(request, "uploadkit_json_errors", False):
+        if not is_api_path(request.path):
             return None
         if isinstance(exception, UploadKitError):
-            return JsonResponse(
-                error_body(exception.message, exception.code), status=exception.status_code
-            )
+            return error_response(exception)
         if isinstance(exception, Http404):
             return JsonResponse(error_body("Not found.", "NOT_FOUND"), status=404)
         if isinstance(exception, (OperationalError, InterfaceError)):

@@ -197,8 +197,7 @@ class RedisLimiter:
         return self._run(buckets, cost, peek=False)
 
     def peek(self, key: str, rate: Rate) -> Decision:
-        decision = self._run([(key, rate)], 1, peek=True)[0]
-        return decision
+        return self._run([(key, rate)], 1, peek=True)[0]
 
 
 _limiter: Limiter | None = None

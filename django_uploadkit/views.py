@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import mimetypes
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -21,8 +20,8 @@ from .authentication import (
     StaffSessionAuthentication,
     project_of,
 )
-from .errors import error_body, exception_handler
-from .exceptions import FileNotFound, UploadKitError
+from .errors import error_response, exception_handler
+from .exceptions import FileNotFound, NotFound, UploadKitError
 from .models import File
 from .parsers import BoundedJSONParser
 from .serializers import (
@@ -129,15 +128,12 @@ class LocalObjectView(View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         backend = get_backend()
         if not isinstance(backend, LocalBackend):
-            return JsonResponse(
-                error_body("Uploads go straight to the configured storage.", "NOT_FOUND"),
-                status=404,
-            )
+            return error_response(NotFound("Uploads go straight to the configured storage."))
         self.backend = backend
         try:
             return super().dispatch(request, *args, **kwargs)
         except UploadKitError as exc:
-            return JsonResponse(error_body(exc.message, exc.code), status=exc.status_code)
+            return error_response(exc)
 
     def put(self, request: HttpRequest, key: str) -> HttpResponse:
         size = self.backend.check_put(
