@@ -1,5 +1,7 @@
 """The local backend's upload target enforces what S3 enforces for a presigned PUT."""
 
+import io
+import os
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -114,3 +116,23 @@ def test_an_unknown_option_is_a_configuration_error(settings):
     settings.UPLOADKIT = {**settings.UPLOADKIT, "STORAGE_OPTIONS": {"ROOT": "/tmp", "BUKET": "x"}}
     with pytest.raises(ImproperlyConfigured, match="BUKET"):
         get_backend()
+
+
+def test_a_body_larger_than_the_write_behind_window_is_stored_byte_for_byte(db, local_storage_root):
+    from django_uploadkit.storage.local import WRITE_BEHIND
+
+    data = os.urandom(2 * WRITE_BEHIND + 12345)
+    get_backend().save_stream("big/blob.bin", io.BytesIO(data), len(data), "application/octet-stream")
+    assert (Path(local_storage_root) / "big" / "blob.bin").read_bytes() == data
+    assert get_backend().head("big/blob.bin").size == len(data)
+
+
+def test_a_large_body_cut_short_leaves_no_object_and_no_temporary_file(db, local_storage_root):
+    from django_uploadkit.exceptions import ContentLengthMismatch
+    from django_uploadkit.storage.local import WRITE_BEHIND
+
+    data = os.urandom(WRITE_BEHIND + 1000)
+    with pytest.raises(ContentLengthMismatch):
+        get_backend().save_stream("cut/blob.bin", io.BytesIO(data[:-1]), len(data), "application/octet-stream")
+    assert get_backend().head("cut/blob.bin") is None
+    assert list((Path(local_storage_root) / "cut").iterdir()) == []
