@@ -8,3 +8,4 @@ class UploadKitConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
+        from . import routes  # noqa: F401  (connects the signals that expire cached routes)

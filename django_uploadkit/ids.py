@@ -14,5 +14,21 @@ def new_file_id() -> str:
     return f"file_{ULID()}"
 
 
+def new_version() -> int:
+    """A random 63-bit version tag: never reused in practice, and fits a signed BIGINT."""
+    return secrets.randbits(63)
+
+
 def random_token(length: int = 20, alphabet: str = _KEY_ALPHABET) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    """``length`` characters drawn uniformly from ``alphabet``.
+
+    One draw of a number below ``len(alphabet) ** length``, written in that base: the same
+    distribution as ``length`` calls to ``secrets.choice``, at a tenth of the cost.
+    """
+    base = len(alphabet)
+    number = secrets.randbelow(base**length)
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, base)
+        chars.append(alphabet[digit])
+    return "".join(chars)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
 from .fields import EncryptedSecretField
-from .ids import new_file_id
+from .ids import new_file_id, new_version
 from .validators import validate_route_slug, validate_type_patterns
 
 
@@ -22,12 +24,26 @@ class Project(models.Model):
     webhook_secret_previous = EncryptedSecretField(blank=True, default="", editable=False)
     webhook_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Replaced whenever one of the project's routes changes (routes.py): a worker's cached copy
+    # of a route is used only while the project still has the version it was read under. Random,
+    # so a project that gets a deleted one's id (SQLite reuses them) never matches its cache.
+    routes_version = models.BigIntegerField(default=new_version, editable=False)
 
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.slug
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Only routes.py changes routes_version. A project loaded before a route changed must not
+        # write its older version back: cached routes of that version would be served again.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "routes_version"
+            ]
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         # The SSRF guard runs wherever a project is validated (admin forms, full_clean).
@@ -114,7 +130,11 @@ class File(models.Model):
         FAILED = "FAILED"
 
     id = models.CharField(primary_key=True, max_length=40, default=new_file_id, editable=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="files")
+    # No index of its own: uploadkit_file_listing and uploadkit_file_unique_key both start with
+    # project, and every index is one more write on each upload/request.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="files", db_index=False
+    )
     route = models.ForeignKey(FileRoute, on_delete=models.PROTECT, related_name="files")
     key = models.CharField(max_length=600)
     name = models.CharField(max_length=255)

@@ -29,8 +29,9 @@ from .exceptions import (
 )
 from .ids import random_token
 from .mime import normalize_content_type, type_allowed
-from .models import File, FileRoute, Project
+from .models import File, Project
 from .names import display_name, safe_key_name
+from .routes import get_route
 from .sniff import SNIFF_BYTES, contradicts
 from .storage import get_backend
 
@@ -102,7 +103,7 @@ def request_upload(
     normalized = normalize_content_type(content_type)
     if normalized is None:
         raise InvalidRequest(f"contentType {content_type!r} is not a MIME type such as image/jpeg.")
-    route = FileRoute.objects.filter(project=project, slug=route_slug).first()
+    route = get_route(project, route_slug)
     if route is None:
         raise RouteNotFound(f"Route {route_slug!r} does not exist in this project.")
     if not type_allowed(normalized, route.allowed_types):
