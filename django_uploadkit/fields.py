@@ -9,6 +9,7 @@ under an old key listed in ``SECRET_KEY_FALLBACKS``, are still read.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from typing import Any
 
@@ -26,20 +27,32 @@ def _fernet_for(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def _cipher() -> MultiFernet:
-    fallbacks = [] if uploadkit_settings.SECRET else list(getattr(settings, "SECRET_KEY_FALLBACKS", []))
-    return MultiFernet([_fernet_for(s) for s in [uploadkit_settings.secret, *fallbacks]])
+def _key_material() -> tuple[str, tuple[str, ...]]:
+    fallbacks = () if uploadkit_settings.SECRET else tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+    return uploadkit_settings.secret, fallbacks
+
+
+def _cipher(secret: str, fallbacks: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([_fernet_for(s) for s in (secret, *fallbacks)])
 
 
 def encrypt(value: str) -> str:
-    return PREFIX + _cipher().encrypt(value.encode()).decode()
+    return PREFIX + _cipher(*_key_material()).encrypt(value.encode()).decode()
 
 
 def decrypt(stored: str) -> str:
     if not stored.startswith(PREFIX):
         return stored  # written before encryption: readable, re-encrypted on next save
+    return _decrypt(stored[len(PREFIX):], *_key_material())
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypt(token: str, secret: str, fallbacks: tuple[str, ...]) -> str:
+    """Cached: every API request loads its project, secrets included, with the key (about
+    15 us per secret to decrypt). Keyed by the key material too, so a changed SECRET is never
+    answered from the cache; a token that fails raises every time (errors are not cached)."""
     try:
-        return _cipher().decrypt(stored[len(PREFIX):].encode()).decode()
+        return _cipher(secret, fallbacks).decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError(
             "Cannot decrypt a stored secret: UPLOADKIT['SECRET'] (or SECRET_KEY) changed. "

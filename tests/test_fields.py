@@ -48,3 +48,26 @@ def test_a_changed_key_is_a_clear_error_and_fallbacks_still_read(project, settin
     settings.SECRET_KEY_FALLBACKS = []
     with pytest.raises(ValueError, match="SECRET_KEY_FALLBACKS"):
         Project.objects.get(pk=project.pk)
+
+
+def test_a_secret_read_under_the_old_key_is_not_served_from_the_cache_after_a_change(project, settings):
+    token = encrypt("whsec_b2xk")
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Project._meta.db_table} SET webhook_secret = %s WHERE id = %s",
+                       [token, project.pk])
+    assert Project.objects.get(pk=project.pk).webhook_secret == "whsec_b2xk"
+    settings.SECRET_KEY = "another-secret-key-" + "y" * 40
+    with pytest.raises(ValueError, match="SECRET_KEY_FALLBACKS"):
+        Project.objects.get(pk=project.pk)
+
+
+def test_loading_a_project_again_does_not_decrypt_its_secret_again(project):
+    from django_uploadkit.fields import _decrypt
+
+    project.webhook_secret = "whsec_c2FtZQ=="
+    project.save()
+    Project.objects.get(pk=project.pk)
+    before = _decrypt.cache_info()
+    assert Project.objects.get(pk=project.pk).webhook_secret == "whsec_c2FtZQ=="
+    after = _decrypt.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
