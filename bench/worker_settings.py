@@ -57,8 +57,3 @@ if _READY_FILE:
     def _ready(**kwargs):  # type: ignore[no-untyped-def]
         with open(_READY_FILE, "w") as f:
             f.write(str(os.getpid()))
-
-# Item 7's second variant (``BENCH_DB_REUSE_MAX``): Celery's Django fix-up closes the database
-# connection before and after every task (ignoring CONN_MAX_AGE) unless CELERY_DB_REUSE_MAX is set.
-if os.environ.get("BENCH_DB_REUSE_MAX"):
-    CELERY_DB_REUSE_MAX = int(os.environ["BENCH_DB_REUSE_MAX"])
