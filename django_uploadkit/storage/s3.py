@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, Iterable
 
 import boto3
@@ -31,6 +32,10 @@ from .base import DeleteResult, ObjectInfo, StorageBackend
 _CLIENT_DEFAULTS = Config(
     connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
 )
+#: DeleteObjects with up to 1,000 keys may take much longer to answer than a HEAD or a GET, and
+#: runs in a worker, where nobody waits on it: botocore retries a call whose answer is late, and
+#: a retry of a batch that was only slow is the whole batch's work again (BENCHMARKS.md, item 6).
+BATCH_READ_TIMEOUT = 120
 # Error codes that mean "try again later" rather than "storage refused".
 _TRANSIENT_CODES = {"SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError"}
 _HINTS = {
@@ -89,14 +94,26 @@ class S3Backend(StorageBackend):
                 aws_session_token=storage.security_token,
             )
         # One client, shared by all threads (boto3 clients are thread-safe, resources are not).
-        self.client = self.session.client(
+        self.client = self._make_client(storage.client_config)
+
+    def _make_client(self, config: Config) -> Any:
+        storage = self.storage
+        return self.session.client(
             "s3",
             region_name=storage.region_name,
             use_ssl=storage.use_ssl,
             endpoint_url=storage.endpoint_url,
-            config=storage.client_config,
+            config=config,
             verify=storage.verify,
         )
+
+    @cached_property
+    def batch_client(self) -> Any:
+        """The client for DeleteObjects: the same, with a read timeout of BATCH_READ_TIMEOUT at
+        least. Made on first use (in the worker, as a rule)."""
+        config = self.storage.client_config
+        timeout = max(float(config.read_timeout or 0), BATCH_READ_TIMEOUT)
+        return self._make_client(config.merge(Config(read_timeout=timeout)))
 
     @property
     def bucket_name(self) -> str | None:
@@ -209,7 +226,7 @@ class S3Backend(StorageBackend):
             result.calls += 1
             try:
                 with self._errors("delete objects"):
-                    response = self.client.delete_objects(
+                    response = self.batch_client.delete_objects(
                         Bucket=self.bucket_name,
                         Delete={"Objects": [{"Key": name} for name in names], "Quiet": True},
                     )

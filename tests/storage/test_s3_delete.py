@@ -23,7 +23,7 @@ def count_delete_objects_calls(backend: Any) -> list[int]:
     def before_send(request: Any, **kwargs: Any) -> None:
         calls.append(bytes(request.body).count(b"<Key>"))
 
-    backend.client.meta.events.register("before-send.s3.DeleteObjects", before_send)
+    backend.batch_client.meta.events.register("before-send.s3.DeleteObjects", before_send)
     return calls
 
 
@@ -62,3 +62,21 @@ def test_a_refused_deletion_is_reported_for_each_key(settings, s3_server):
     assert result.deleted == []
     assert set(result.errors) == {"uploads/a/1.jpg", "uploads/b/2.jpg"}
     assert "NoSuchBucket" in result.errors["uploads/a/1.jpg"]
+
+
+def test_delete_objects_waits_longer_for_its_answer_than_other_calls(settings, s3_server):
+    """A 1,000-key batch may be slow to answer; a retry after a read timeout would send it all
+    again. A longer timeout that the settings give is kept."""
+    from botocore.config import Config
+
+    from django_uploadkit.storage.s3 import BATCH_READ_TIMEOUT
+
+    backend = get_backend()
+    assert backend.client.meta.config.read_timeout == 30
+    assert backend.batch_client.meta.config.read_timeout == BATCH_READ_TIMEOUT == 120
+    assert backend.batch_client.meta.config.connect_timeout == backend.client.meta.config.connect_timeout
+    settings.UPLOADKIT = {
+        **settings.UPLOADKIT,
+        "STORAGE_OPTIONS": s3_options(s3_server, client_config=Config(read_timeout=300)),
+    }
+    assert get_backend().batch_client.meta.config.read_timeout == 300
