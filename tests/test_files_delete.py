@@ -52,3 +52,12 @@ def test_another_project_cannot_delete(api, other_project_api, local_storage_roo
     assert_error(delete(other_project_api, uploaded["key"]), 404, "FILE_NOT_FOUND")
     assert File.objects.get(pk=uploaded["id"]).status == "UPLOADED"
     assert (Path(local_storage_root) / uploaded["key"]).exists()
+
+
+def test_deleting_costs_a_fixed_number_of_queries(api, route, django_assert_num_queries):
+    key = upload(api)["key"]
+    # The key; then in one transaction: the file locked, marked DELETED, the webhook check, and
+    # the outbox row that will remove the object.
+    with django_assert_num_queries(7):
+        response = api.delete(f"/api/v1/files/{key}")
+    assert response.status_code == 200

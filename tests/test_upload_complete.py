@@ -83,3 +83,14 @@ def test_another_projects_file_cannot_be_completed(api, other_project_api):
     put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/jpeg")
     assert_error(complete(other_project_api, ticket["fileId"]), 404, "FILE_NOT_FOUND")
     assert File.objects.get(pk=ticket["fileId"]).status == "PENDING"
+
+
+def test_completing_costs_a_fixed_number_of_queries(api, route, django_assert_num_queries):
+    request_upload(api)  # the key's first use also writes last_used_at
+    ticket = request_upload(api).json()
+    assert put_object(APIClient(), ticket["uploadUrl"], JPEG, "image/jpeg").status_code == 200
+    # The key; the file; then in one transaction (BEGIN/COMMIT, savepoints in a test): the file
+    # locked, its status set, and whether the project has a webhook to record an event for.
+    with django_assert_num_queries(7):
+        response = api.post("/api/v1/upload/complete", {"fileId": ticket["fileId"]}, format="json")
+    assert response.status_code == 200
