@@ -27,7 +27,8 @@ class Project(models.Model):
     # Replaced whenever one of the project's routes changes (routes.py): a worker's cached copy
     # of a route is used only while the project still has the version it was read under. Random,
     # so a project that gets a deleted one's id (SQLite reuses them) never matches its cache.
-    routes_version = models.BigIntegerField(default=new_version, editable=False)
+    # db_default: rows inserted by code that predates the field (a rolling deploy) get 0.
+    routes_version = models.BigIntegerField(default=new_version, db_default=0, editable=False)
 
     class Meta:
         ordering = ["slug"]
@@ -38,7 +39,13 @@ class Project(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Only routes.py changes routes_version. A project loaded before a route changed must not
         # write its older version back: cached routes of that version would be served again.
-        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+        if (
+            self.pk is not None
+            and not self._state.adding
+            and kwargs.get("using") in (None, self._state.db)
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
             kwargs["update_fields"] = [
                 f.name for f in self._meta.concrete_fields
                 if not f.primary_key and f.name != "routes_version"

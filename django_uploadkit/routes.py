@@ -5,7 +5,8 @@ The request's project comes fresh from the database with its API key, so a cache
 only while that version is still current; any change to a route through the model (the admin,
 ``uploadkit_create_route``, ``projects.ensure_route``, ``route.save()`` or ``.delete()``) moves
 to a new version in the same transaction, and the next request in every process reads the
-route again. ``QuerySet.update()`` and ``bulk_create()`` send no signals: call
+route again (a route moved to another project changes both projects' versions).
+``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()`` send no signals: call
 ``routes_changed(project_id)`` after using them on routes.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import router
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from .ids import new_version
@@ -42,8 +43,10 @@ def get_route(project: Project, slug: str) -> FileRoute | None:
         _cache[(db, project.pk, slug)] = (project.routes_version, values)
     if values is None:
         return None
-    # A new instance per call: nothing one request sets on it is seen by another.
+    # A new instance per call, with its own list of patterns: nothing one request sets on it
+    # is seen by another.
     route = FileRoute.from_db(db, _FIELDS, values)
+    route.allowed_types = list(route.allowed_types)
     route.project = project
     return route
 
@@ -54,7 +57,18 @@ def routes_changed(project_id: int, using: str | None = None) -> None:
     projects.filter(pk=project_id).update(routes_version=new_version())
 
 
+@receiver(pre_save, sender=FileRoute, dispatch_uid="uploadkit-route-saving")
+def _remember_project(sender: type, instance: FileRoute, using: str, **kwargs: Any) -> None:
+    """The project a route belonged to before this save: it loses the route if it moves."""
+    if instance.pk is not None and not kwargs.get("raw"):
+        rows = FileRoute.objects.using(using).filter(pk=instance.pk).values_list("project_id", flat=True)
+        instance._uploadkit_previous_project_id = next(iter(rows), None)
+
+
 @receiver(post_save, sender=FileRoute, dispatch_uid="uploadkit-route-saved")
 @receiver(post_delete, sender=FileRoute, dispatch_uid="uploadkit-route-deleted")
 def _route_changed(sender: type, instance: FileRoute, using: str, **kwargs: Any) -> None:
     routes_changed(instance.project_id, using)
+    previous = getattr(instance, "_uploadkit_previous_project_id", None)
+    if previous is not None and previous != instance.project_id:
+        routes_changed(previous, using)

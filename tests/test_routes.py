@@ -92,3 +92,26 @@ def test_a_project_that_reuses_a_deleted_ones_id_does_not_see_its_cached_routes(
     FileRoute.objects.create(project=new, slug="r", allowed_types=[], max_size=20)
     new.refresh_from_db()
     assert routes.get_route(new, "r").max_size == 20
+
+
+def test_a_route_moved_to_another_project_is_gone_from_the_first_on_the_next_request(
+    api, project, route
+):
+    assert request_upload(api).status_code == 200
+    other = Project.objects.create(slug="other", name="Other")
+    route.project = other
+    route.save()
+    assert_error(request_upload(api), 404, "ROUTE_NOT_FOUND")
+    assert routes.get_route(Project.objects.get(pk=other.pk), "imageUploader").pk == route.pk
+
+
+def test_a_copied_project_is_saved_as_a_new_row(project):
+    copy = Project.objects.get(pk=project.pk)
+    copy.pk, copy.slug = None, "copy"
+    copy.save()
+    assert Project.objects.filter(slug__in=["copy", project.slug]).count() == 2
+
+
+def test_each_call_gets_its_own_list_of_patterns(project, route):
+    routes.get_route(project, "imageUploader").allowed_types.append("text/html")
+    assert routes.get_route(project, "imageUploader").allowed_types == route.allowed_types

@@ -15,6 +15,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="project",
             name="routes_version",
-            field=models.BigIntegerField(default=django_uploadkit.ids.new_version, editable=False),
+            field=models.BigIntegerField(
+                db_default=0, default=django_uploadkit.ids.new_version, editable=False
+            ),
         ),
     ]

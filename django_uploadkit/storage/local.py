@@ -123,11 +123,12 @@ class LocalBackend(StorageBackend):
     def save_stream(self, key: str, stream: IO[bytes], size: int, content_type: str) -> None:
         """Stream exactly ``size`` bytes to disk, then move into place: never a partial object.
 
-        The object is on disk (fsync) before it becomes visible, so a file that ``complete``
-        marks UPLOADED survives a crash of the machine.
+        The object, its sidecar and the directories that hold them are on disk (fsync) before
+        the object becomes visible, so a file that ``complete`` marks UPLOADED survives a crash
+        of the machine.
         """
         path = Path(self.storage.path(key))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
             received = written_behind = 0
@@ -163,9 +164,21 @@ class LocalBackend(StorageBackend):
         return Path(self.storage.path(os.path.join(_META_DIR, key + ".json")))
 
     def _write_meta(self, key: str, meta: dict[str, str]) -> None:
+        """Written whole and synced, then renamed into place: never a half-written sidecar."""
         path = self._meta_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(meta))
+        _make_dirs(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".meta-")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(meta))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        _fsync_directory(path.parent)
 
     def _read_meta(self, key: str) -> dict[str, str]:
         try:
@@ -227,6 +240,23 @@ def _write_behind(fd: int, start: int, end: int) -> None:
     """
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+
+
+def _make_dirs(directory: Path) -> None:
+    """``mkdir -p``, with each new directory's entry synced into its parent."""
+    for _ in range(5):
+        missing, parent = [], directory
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        try:
+            for new in reversed(missing):
+                new.mkdir(exist_ok=True)
+                _fsync_directory(new.parent)
+            return
+        except FileNotFoundError:
+            continue  # a deletion pruned an emptied parent meanwhile: start again
+    directory.mkdir(parents=True, exist_ok=True)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -9,9 +9,9 @@ rejects unknown ones); this module only adds what presigned uploads need.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from typing import Any, Iterable
 
 import boto3
@@ -95,6 +95,8 @@ class S3Backend(StorageBackend):
             )
         # One client, shared by all threads (boto3 clients are thread-safe, resources are not).
         self.client = self._make_client(storage.client_config)
+        self._batch_client: Any = None
+        self._batch_client_lock = threading.Lock()
 
     def _make_client(self, config: Config) -> Any:
         storage = self.storage
@@ -107,13 +109,17 @@ class S3Backend(StorageBackend):
             verify=storage.verify,
         )
 
-    @cached_property
+    @property
     def batch_client(self) -> Any:
         """The client for DeleteObjects: the same, with a read timeout of BATCH_READ_TIMEOUT at
-        least. Made on first use (in the worker, as a rule)."""
-        config = self.storage.client_config
-        timeout = max(float(config.read_timeout or 0), BATCH_READ_TIMEOUT)
-        return self._make_client(config.merge(Config(read_timeout=timeout)))
+        least. Made on first use (in the worker, as a rule), under a lock: a boto3 Session is
+        not safe to make clients from in two threads at once."""
+        with self._batch_client_lock:
+            if self._batch_client is None:
+                config = self.storage.client_config
+                timeout = max(float(config.read_timeout or 0), BATCH_READ_TIMEOUT)
+                self._batch_client = self._make_client(config.merge(Config(read_timeout=timeout)))
+            return self._batch_client
 
     @property
     def bucket_name(self) -> str | None:

@@ -136,3 +136,11 @@ def test_a_large_body_cut_short_leaves_no_object_and_no_temporary_file(db, local
         get_backend().save_stream("cut/blob.bin", io.BytesIO(data[:-1]), len(data), "application/octet-stream")
     assert get_backend().head("cut/blob.bin") is None
     assert list((Path(local_storage_root) / "cut").iterdir()) == []
+
+
+def test_the_sidecar_is_written_whole_and_no_temporary_file_is_left(db, local_storage_root):
+    data = b"%PDF-1.4 a document"
+    get_backend().save_stream("docs/a/report.pdf", io.BytesIO(data), len(data), "application/pdf")
+    assert get_backend().head("docs/a/report.pdf").content_type == "application/pdf"
+    leftovers = [p.name for p in Path(local_storage_root).rglob(".*") if p.is_file()]
+    assert [n for n in leftovers if n.startswith((".upload-", ".meta-"))] == []
