@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from .conf import uploadkit_settings
 from .exceptions import InvalidApiKey
+from .ids import random_token
 from .models import ApiKey, Project
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -64,7 +64,7 @@ def create_api_key(
     expires_at: datetime | None = None,
 ) -> IssuedKey:
     env_prefix = _ENV_PREFIXES[environment]
-    secret = "".join(secrets.choice(_ALPHABET) for _ in range(SECRET_LENGTH))
+    secret = random_token(SECRET_LENGTH, _ALPHABET)
     plaintext = env_prefix + secret
     api_key = ApiKey.objects.create(
         project=project,

@@ -13,6 +13,8 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterable
 from urllib.parse import urlencode
@@ -127,36 +129,23 @@ class LocalBackend(StorageBackend):
         the object becomes visible, so a file that ``complete`` marks UPLOADED survives a crash
         of the machine.
         """
-        path = Path(self.storage.path(key))
-        _make_dirs(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
+        with _durable_file(Path(self.storage.path(key)), "wb") as out:
             received = written_behind = 0
-            with os.fdopen(fd, "wb") as out:
-                while received <= size:
-                    chunk = stream.read(min(CHUNK_SIZE, size + 1 - received))
-                    if not chunk:
-                        break
-                    received += len(chunk)
-                    out.write(chunk)
-                    if received - written_behind >= WRITE_BEHIND:
-                        out.flush()
-                        _write_behind(out.fileno(), max(0, written_behind - WRITE_BEHIND), received)
-                        written_behind = received
-                if received == size:
+            while received <= size:
+                chunk = stream.read(min(CHUNK_SIZE, size + 1 - received))
+                if not chunk:
+                    break
+                received += len(chunk)
+                out.write(chunk)
+                if received - written_behind >= WRITE_BEHIND:
                     out.flush()
-                    os.fsync(out.fileno())
+                    _write_behind(out.fileno(), max(0, written_behind - WRITE_BEHIND), received)
+                    written_behind = received
             if received != size:
                 raise ContentLengthMismatch(
                     f"Received {received} bytes; the upload URL was signed for {size}."
                 )
             self._write_meta(key, {"content_type": content_type})
-            os.replace(tmp, path)
-            _fsync_directory(path.parent)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
     # -- meta sidecars -----------------------------------------------------------------------
 
@@ -164,21 +153,8 @@ class LocalBackend(StorageBackend):
         return Path(self.storage.path(os.path.join(_META_DIR, key + ".json")))
 
     def _write_meta(self, key: str, meta: dict[str, str]) -> None:
-        """Written whole and synced, then renamed into place: never a half-written sidecar."""
-        path = self._meta_path(key)
-        _make_dirs(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".meta-")
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(json.dumps(meta))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        _fsync_directory(path.parent)
+        with _durable_file(self._meta_path(key), "w") as out:
+            out.write(json.dumps(meta))
 
     def _read_meta(self, key: str) -> dict[str, str]:
         try:
@@ -229,6 +205,26 @@ class LocalBackend(StorageBackend):
             except OSError:
                 return
             directory = directory.parent
+
+
+@contextmanager
+def _durable_file(path: Path, mode: str) -> Iterator[IO[Any]]:
+    """A file written beside ``path`` and moved onto it only if the block ends without an
+    exception, synced before (the data) and after (the rename): never a partial file, and
+    nothing a crash of the machine can take back."""
+    _make_dirs(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, mode) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(path.parent)
 
 
 def _write_behind(fd: int, start: int, end: int) -> None:
