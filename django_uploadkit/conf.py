@@ -86,13 +86,18 @@ DEFAULTS: dict[str, Any] = {
 class UploadKitSettings:
     """Typed access to ``settings.UPLOADKIT`` with defaults; unknown names are an error."""
 
+    _checked: dict[str, Any] | None = None
+
     def _user(self) -> dict[str, Any]:
         value = getattr(settings, "UPLOADKIT", {}) or {}
-        unknown = set(value) - set(DEFAULTS)
-        if unknown:
-            raise ImproperlyConfigured(
-                f"Unknown UPLOADKIT setting(s): {', '.join(sorted(unknown))}"
-            )
+        # Checked once per settings dict, not on each of the dozen reads a request makes.
+        if value is not self._checked:
+            unknown = set(value) - set(DEFAULTS)
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"Unknown UPLOADKIT setting(s): {', '.join(sorted(unknown))}"
+                )
+            self._checked = value
         return value
 
     def __getattr__(self, name: str) -> Any:

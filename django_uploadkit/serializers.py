@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -44,7 +45,24 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class UploadRequestSerializer(serializers.Serializer):
+class Serializer(serializers.Serializer):
+    """DRF's Serializer, with the declared fields copied shallowly for each instance.
+
+    DRF deep-copies every declared field per instance, which runs each field's ``__init__``
+    again (validators, messages): about 120 us of each upload/request (BENCHMARKS.md, item 1).
+    Nothing changes a declared field after the class is made, and ``bind()`` sets the copy's
+    own name and parent, so a shallow copy is enough. Nested serializers are still deep-copied:
+    their bound fields are part of their state.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
+
+class UploadRequestSerializer(Serializer):
     fileName = StrictCharField(min_length=1, max_length=255)
     fileSize = StrictIntegerField(min_value=1)
     contentType = StrictCharField(
@@ -79,11 +97,11 @@ def _depth(value: Any) -> int:
     return 0
 
 
-class UploadCompleteSerializer(serializers.Serializer):
+class UploadCompleteSerializer(Serializer):
     fileId = StrictCharField(min_length=1, max_length=40)
 
 
-class FileListQuerySerializer(serializers.Serializer):
+class FileListQuerySerializer(Serializer):
     cursor = serializers.CharField(required=False, allow_blank=False, max_length=500)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

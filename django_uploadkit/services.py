@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import outbox, webhook_delivery
+from . import outbox, queries, webhook_delivery
 from .conf import uploadkit_settings
 from .cursors import decode_cursor, encode_cursor
 from .exceptions import (
@@ -129,7 +129,7 @@ def request_upload(
     upload_url = get_backend().presigned_put_url(
         file.key, content_type=normalized, size=file_size, expires_in=upload_url_lifetime()
     )
-    file.save(force_insert=True)
+    queries.insert_one(file)  # file.save(force_insert=True), its SQL built once (queries.py)
     return UploadTicket(file=file, upload_url=upload_url)
 
 

@@ -87,6 +87,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get(
+    "DATABASE_PREPARED_STATEMENTS", "1"
+) == "1":
+    # Parameters bound by the server and statements prepared after 5 uses: PostgreSQL then
+    # parses and plans each hot query once per connection, not once per request (BENCHMARKS.md,
+    # items 1 and 7). Set DATABASE_PREPARED_STATEMENTS=0 behind a pooler in transaction mode
+    # that cannot keep prepared statements (PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": 5}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

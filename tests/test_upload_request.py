@@ -110,3 +110,16 @@ def test_a_route_of_another_project_is_not_found(api, other_project_api):
     from django_uploadkit.models import FileRoute
     FileRoute.objects.filter(project__slug="other").update(slug="otherOnly")
     assert_error(request_upload(api, routeSlug="otherOnly"), 404, "ROUTE_NOT_FOUND")
+
+
+def test_each_validation_gets_its_own_fields_and_the_declared_ones_stay_unbound():
+    from django_uploadkit.serializers import UploadRequestSerializer
+
+    a = UploadRequestSerializer(data={})
+    b = UploadRequestSerializer(data={"fileName": "x"})
+    assert not a.is_valid() and not b.is_valid()
+    assert set(a.errors) == {"fileName", "fileSize", "contentType", "routeSlug"}
+    assert set(b.errors) == {"fileSize", "contentType", "routeSlug"}
+    for name, field in a.fields.items():
+        assert field is not b.fields[name] and field.parent is a and b.fields[name].parent is b
+        assert UploadRequestSerializer._declared_fields[name].field_name is None

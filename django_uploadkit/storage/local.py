@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 from ..conf import uploadkit_settings
 from ..exceptions import (
@@ -42,6 +43,23 @@ CHUNK_SIZE = 1024 * 1024
 # it out (see _write_behind).
 WRITE_BEHIND = 8 * 1024 * 1024
 _META_DIR = ".uploadkit-meta"
+
+
+# reverse() quotes a path with these characters left as they are.
+_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
+_heads: dict[tuple[str, Any], str] = {}
+
+
+def _object_path_head() -> str:
+    """The object URL up to the key, per script prefix and URLconf (both may vary by request)."""
+    script_prefix, urlconf = get_script_prefix(), get_urlconf()
+    head = _heads.get((script_prefix, urlconf))
+    if head is None:
+        path = reverse("uploadkit:local-object", kwargs={"key": "k"})
+        assert path.endswith("/k")
+        head = path[:-1]
+        _heads[(script_prefix, urlconf)] = head
+    return head
 
 
 class LocalBackend(StorageBackend):
@@ -83,8 +101,10 @@ class LocalBackend(StorageBackend):
         return f"{self._object_path(key)}?{query}"
 
     def _object_path(self, key: str) -> str:
-        path = reverse("uploadkit:local-object", kwargs={"key": key})
-        return (uploadkit_settings.PUBLIC_BASE_URL or "").rstrip("/") + path
+        """What ``reverse("uploadkit:local-object", kwargs={"key": key})`` gives, without
+        resolving the pattern for every URL (two per upload/request, about 60 us each)."""
+        base = (uploadkit_settings.PUBLIC_BASE_URL or "").rstrip("/")
+        return base + _object_path_head() + quote(key, safe=_PATH_SAFE)
 
     # -- the upload target -----------------------------------------------------------------
 

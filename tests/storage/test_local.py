@@ -144,3 +144,22 @@ def test_the_sidecar_is_written_whole_and_no_temporary_file_is_left(db, local_st
     assert get_backend().head("docs/a/report.pdf").content_type == "application/pdf"
     leftovers = [p.name for p in Path(local_storage_root).rglob(".*") if p.is_file()]
     assert [n for n in leftovers if n.startswith((".upload-", ".meta-"))] == []
+
+
+@pytest.mark.parametrize("key", [
+    "uploads/abc/photo.jpg",
+    "uploads/abc/a b%20c#?.jpg",
+    "uploads/abc/été 日本.png",
+    "uploads/abc/semi;colon=eq&amp+plus~tilde:colon@at",
+])
+@pytest.mark.parametrize("script_prefix", ["/", "/under/here/"])
+def test_object_urls_are_what_reverse_gives(db, key, script_prefix):
+    from django.urls import reverse, set_script_prefix
+
+    backend = get_backend()
+    try:
+        set_script_prefix(script_prefix)
+        assert backend.url(key) == reverse("uploadkit:local-object", kwargs={"key": key})
+        assert backend.url(key).startswith(script_prefix)
+    finally:
+        set_script_prefix("/")

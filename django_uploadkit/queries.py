@@ -1,0 +1,149 @@
+"""The ORM without its per-request SQL building, for the queries every upload/request makes.
+
+Building a query's SQL costs far more CPU than running it: the API key lookup with its project
+took about 600 us of Django's time per request, of which about 50 us was psycopg executing it
+(BENCHMARKS.md, item 1). ``CompiledSelect`` builds a queryset's SQL once per database
+connection and afterwards only binds new values; ``insert_one`` does the same for
+``obj.save(force_insert=True)``. Rows still become instances through the ORM's own converters
+and ``Model.from_db``, and values go through each field's ``get_db_prep_save``, so a field
+behaves exactly as it does with the queryset or ``save()`` itself. Queries run on
+``connection.cursor()``, so query logging and ``django_assert_num_queries`` see them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Generic, TypeVar
+
+from django.db import connections, router, transaction
+from django.db.models import Model, QuerySet, signals
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.sql import InsertQuery
+
+M = TypeVar("M", bound=Model)
+
+# What a parameter is while the SQL is built: a value no caller can send (a NUL inside).
+_PLACEHOLDER = "\x00uploadkit-param:{}\x00"
+
+
+class _SelectPlan:
+    """One queryset compiled for one connection: its SQL and how to turn rows into instances."""
+
+    def __init__(self, queryset: QuerySet[Any], names: tuple[str, ...], alias: str) -> None:
+        compiler = queryset.query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        placeholders = {_PLACEHOLDER.format(name): name for name in names}
+        # Each parameter is either one of the caller's values (by name) or a constant.
+        self.params: list[tuple[str | None, Any]] = [
+            (placeholders.get(p) if isinstance(p, str) else None, p) for p in params
+        ]
+        missing = set(names) - {name for name, _ in self.params}
+        if missing:
+            raise ValueError(f"Parameters {sorted(missing)} do not reach the SQL as given.")
+        self.compiler = compiler
+        fields = [s[0] for s in compiler.select[: compiler.col_count]]
+        self.converters = compiler.get_converters(fields)
+        klass_info = compiler.klass_info
+        self.model = klass_info["model"]
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.model_slice = slice(start, end)
+        self.init_list = [f[0].target.attname for f in compiler.select[start:end]]
+        self.related_populators = get_related_populators(klass_info, compiler.select, alias)
+
+
+class CompiledSelect(Generic[M]):
+    """A queryset that is built once per connection, then run with new string values.
+
+    ``build`` receives each named value as a placeholder string and returns the queryset;
+    only plain model querysets (``filter``, ``select_related``, ``order_by``) are supported.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *names: str) -> None:
+        self._build = build
+        self._names = names
+        # Per connection object (one per thread and alias): a plan holds its connection.
+        self._plans: weakref.WeakKeyDictionary[Any, _SelectPlan] = weakref.WeakKeyDictionary()
+
+    def _plan(self, alias: str) -> _SelectPlan:
+        connection = connections[alias]
+        plan = self._plans.get(connection)
+        if plan is None:
+            queryset = self._build(**{n: _PLACEHOLDER.format(n) for n in self._names}).using(alias)
+            if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
+                raise TypeError("CompiledSelect runs plain model querysets only.")
+            plan = self._plans[connection] = _SelectPlan(queryset, self._names, alias)
+        return plan
+
+    def all(self, using: str, **values: str) -> list[M]:
+        plan = self._plan(using)
+        for value in values.values():
+            if not isinstance(value, str):
+                raise TypeError("CompiledSelect binds strings only.")
+        params = [values[name] if name else constant for name, constant in plan.params]
+        with connections[using].cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            rows = cursor.fetchall()
+        if plan.converters:
+            rows = plan.compiler.apply_converters(rows, plan.converters)
+        objects = []
+        for row in rows:
+            obj = plan.model.from_db(using, plan.init_list, row[plan.model_slice])
+            for populator in plan.related_populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects
+
+    def first(self, using: str, **values: str) -> M | None:
+        """The first row's instance, or None (for lookups by a unique value: no LIMIT added)."""
+        objects = self.all(using, **values)
+        return objects[0] if objects else None
+
+
+class _InsertPlan:
+    def __init__(self, obj: Model, fields: list[Any], alias: str) -> None:
+        query = InsertQuery(type(obj))
+        query.insert_values(fields, [obj])
+        self.compiler = query.get_compiler(using=alias)
+        [(self.sql, _params)] = self.compiler.as_sql()
+        # A field with its own placeholder may wrap each value in SQL: built per row by save().
+        self.usable = not any(getattr(f, "get_placeholder", None) for f in fields)
+
+
+_insert_plans: weakref.WeakKeyDictionary[Any, dict[type, _InsertPlan]] = weakref.WeakKeyDictionary()
+
+
+def insert_one(obj: Model, using: str | None = None) -> None:
+    """``obj.save(force_insert=True, using=using)`` for a new row whose primary key is set.
+
+    Anything ``save()`` would do besides the one INSERT (signal receivers, parent models,
+    values the database returns, an expression as a value) makes it call ``save()`` instead.
+    """
+    cls = type(obj)
+    using = using or router.db_for_write(cls, instance=obj)
+    meta = cls._meta
+    if (
+        meta.parents
+        or meta.db_returning_fields
+        or meta.order_with_respect_to
+        or obj.pk is None
+        or signals.pre_save.has_listeners(cls)
+        or signals.post_save.has_listeners(cls)
+    ):
+        obj.save(force_insert=True, using=using)
+        return
+    obj._prepare_related_fields_for_save(operation_name="save")
+    fields = [f for f in meta.local_concrete_fields if not f.generated]
+    connection = connections[using]
+    plans = _insert_plans.setdefault(connection, {})
+    plan = plans.get(cls)
+    if plan is None:
+        plan = plans[cls] = _InsertPlan(obj, fields, using)
+    compiler = plan.compiler
+    params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
+    if not plan.usable or any(hasattr(p, "as_sql") for p in params):
+        obj.save(force_insert=True, using=using)
+        return
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+    obj._state.adding = False
+    obj._state.db = using
