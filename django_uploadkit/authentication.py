@@ -9,8 +9,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from .exceptions import InvalidApiKey, InvalidRequest, MissingApiKey
-from .keys import authenticate_key
-from .models import ApiKey, Project
+from . import queries
+from .keys import authenticate_key, recall_key, remember_key
+from .models import ApiKey, File, Project
 from .throttling import check_auth_failures_allowed, record_auth_failure
 
 HEADER = "HTTP_X_API_KEY"
@@ -24,9 +25,12 @@ class ApiKeyPrincipal:
     is_staff = False
     is_anonymous = False
 
-    def __init__(self, api_key: ApiKey) -> None:
+    def __init__(self, api_key: ApiKey, recalled: bool = False) -> None:
         self.api_key = api_key
         self.project: Project = api_key.project
+        # From this process's memory (keys.recall_key), not the database: only views whose write
+        # checks the key use such a principal (RecallingApiKeyAuthentication).
+        self.recalled = recalled
 
     def __str__(self) -> str:
         return f"API key {self.api_key.prefix}"
@@ -47,6 +51,38 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="x-api-key"'
+
+
+class RecallingApiKeyAuthentication(ApiKeyAuthentication):
+    """For upload/request: a key this process authenticated lately is recalled without a query,
+    because the file's INSERT checks it (keys.py). The view decides any failure again with
+    ``authenticate_again``."""
+
+    def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
+        plaintext = request.META.get(HEADER, "").strip()
+        if plaintext and queries.can_insert_directly(File):
+            api_key = recall_key(plaintext)
+            if api_key is not None:
+                return ApiKeyPrincipal(api_key, recalled=True), api_key
+        result = super().authenticate(request)
+        if result is not None:
+            remember_key(result[1])
+        return result
+
+
+def is_recalled(request: Request) -> bool:
+    """Whether the request's key came from memory (never authenticates on its own)."""
+    user = request.__dict__.get("_user")
+    return isinstance(user, ApiKeyPrincipal) and user.recalled
+
+
+def authenticate_again(request: Request) -> None:
+    """Replace a recalled key with the database's verdict: InvalidApiKey if it is no longer usable."""
+    result = ApiKeyAuthentication().authenticate(request)
+    if result is None:
+        raise MissingApiKey()
+    request.user, request.auth = result
+    remember_key(result[1])
 
 
 class StaffPrincipal:

@@ -146,3 +146,9 @@ class ContentLengthMismatch(UploadKitError):
 
 class ConfigurationError(UploadKitError, ImproperlyConfigured):
     """A setting is wrong; also an ImproperlyConfigured so Django reports it as such."""
+
+
+class KeyNotCurrent(Exception):
+    """A key recalled from this process's memory is no longer usable as recalled (revoked,
+    expired, deleted, or its project's routes changed): decide the request again on a fresh
+    lookup. Never reaches a client."""

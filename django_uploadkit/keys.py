@@ -12,10 +12,12 @@ import hashlib
 import hmac
 import re
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import router
+from django.db import connections, router
 from django.utils import timezone
 
 from .conf import uploadkit_settings
@@ -118,3 +120,90 @@ def revoke_api_key(api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    forget_key(api_key.hashed_key)
+
+
+# -- keys this process authenticated lately (upload/request) ---------------------------------
+#
+# upload/request writes one row. Instead of a query to check the key and then the INSERT, a
+# process that authenticated the key lately recalls it and the INSERT itself checks it
+# (``usable_key_guard``): the row is written only if, at that moment, the key still exists
+# with the same hash, is not revoked, has not expired, and its project's routes are the ones
+# this process has cached. Otherwise nothing is written and the request is decided again on a
+# fresh lookup. A recalled key is a hint, never a verdict: revocation takes effect on the next
+# request, in every process, as before (BENCHMARKS.md, item 1).
+
+MAX_REMEMBERED = 4096  # keys kept per process; the memory starts over when it is full
+_KEY_FIELDS = [f.attname for f in ApiKey._meta.concrete_fields]
+_PROJECT_FIELDS = [f.attname for f in Project._meta.concrete_fields]
+# hashed key -> (time.monotonic() deadline, database, key values, project values)
+_remembered: dict[str, tuple[float, str, tuple[Any, ...], tuple[Any, ...]]] = {}
+
+
+def remember_key(api_key: ApiKey) -> None:
+    """Keep a key that has just authenticated, until its last use is due to be written again."""
+    if len(_remembered) >= MAX_REMEMBERED:
+        _remembered.clear()
+    project = api_key.project
+    _remembered[api_key.hashed_key] = (
+        time.monotonic() + uploadkit_settings.KEY_LAST_USED_INTERVAL,
+        api_key._state.db or router.db_for_read(ApiKey),
+        tuple(getattr(api_key, name) for name in _KEY_FIELDS),
+        tuple(getattr(project, name) for name in _PROJECT_FIELDS),
+    )
+
+
+def recall_key(plaintext: str) -> ApiKey | None:
+    """The key as this process last authenticated it, or None: unverified (see above)."""
+    hashed = hash_key(plaintext)
+    entry = _remembered.get(hashed)
+    if entry is None:
+        return None
+    deadline, db, key_values, project_values = entry
+    if time.monotonic() >= deadline:
+        _remembered.pop(hashed, None)
+        return None
+    # New instances per request: nothing one request sets on them is seen by another.
+    api_key = ApiKey.from_db(db, _KEY_FIELDS, key_values)
+    api_key.project = Project.from_db(db, _PROJECT_FIELDS, project_values)
+    if api_key.is_revoked or api_key.is_expired():
+        return None
+    return api_key
+
+
+def forget_key(hashed_key: str) -> None:
+    _remembered.pop(hashed_key, None)
+
+
+def usable_key_guard(api_key: ApiKey) -> tuple[str, list[Any]]:
+    """For ``queries.insert_one(file, guard=...)``: true while the key is usable and its
+    project's routes_version is the one it was recalled with."""
+    db = api_key._state.db or router.db_for_read(ApiKey)
+    connection = connections[db]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    project = api_key.project
+    params = [api_key.pk, api_key.hashed_key, now, project.pk, project.routes_version]
+    sql = _guard_sql.get(connection.vendor)
+    if sql is None:
+        sql = _guard_sql[connection.vendor] = _build_guard_sql(connection)
+    return sql, params
+
+
+_guard_sql: dict[str, str] = {}
+
+
+def _build_guard_sql(connection: Any) -> str:
+    q = connection.ops.quote_name
+    k, p = q(ApiKey._meta.db_table), q(Project._meta.db_table)
+
+    def column(table: str, model: type, name: str) -> str:
+        return f"{table}.{q(model._meta.get_field(name).column)}"
+
+    return (
+        f"EXISTS (SELECT 1 FROM {k}"
+        f" INNER JOIN {p} ON {column(p, Project, 'id')} = {column(k, ApiKey, 'project')}"
+        f" WHERE {column(k, ApiKey, 'id')} = %s AND {column(k, ApiKey, 'hashed_key')} = %s"
+        f" AND {column(k, ApiKey, 'revoked_at')} IS NULL"
+        f" AND ({column(k, ApiKey, 'expires_at')} IS NULL OR {column(k, ApiKey, 'expires_at')} > %s)"
+        f" AND {column(p, Project, 'id')} = %s AND {column(p, Project, 'routes_version')} = %s)"
+    )

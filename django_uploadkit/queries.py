@@ -100,50 +100,89 @@ class CompiledSelect(Generic[M]):
 
 
 class _InsertPlan:
-    def __init__(self, obj: Model, fields: list[Any], alias: str) -> None:
+    def __init__(self, obj: Model, fields: list[Any], alias: str, guard: str | None) -> None:
         query = InsertQuery(type(obj))
         query.insert_values(fields, [obj])
         self.compiler = query.get_compiler(using=alias)
         [(self.sql, _params)] = self.compiler.as_sql()
         # A field with its own placeholder may wrap each value in SQL: built per row by save().
         self.usable = not any(getattr(f, "get_placeholder", None) for f in fields)
+        if guard is not None and self.usable:
+            self._add_guard(fields, guard)
+
+    def _add_guard(self, fields: list[Any], guard: str) -> None:
+        """INSERT INTO t (a, b) VALUES (%s, %s) -> INSERT INTO t (a, b) SELECT %s, %s WHERE guard.
+
+        In a SELECT, PostgreSQL types an untyped value (None, a str) as text, so each value is
+        cast to its column's type there; SQLite takes values as they come. Other databases:
+        no guarded insert.
+        """
+        connection = self.compiler.connection
+        head, values = self.sql.split(" VALUES (", 1)
+        if values != ", ".join(["%s"] * len(fields)) + ")":
+            self.usable = False
+        elif connection.vendor == "postgresql":
+            casts = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields)
+            self.sql = f"{head} SELECT {casts} WHERE {guard}"
+        elif connection.vendor == "sqlite":
+            self.sql = f"{head} SELECT {', '.join(['%s'] * len(fields))} WHERE {guard}"
+        else:
+            self.usable = False
 
 
-_insert_plans: weakref.WeakKeyDictionary[Any, dict[type, _InsertPlan]] = weakref.WeakKeyDictionary()
+_insert_plans: weakref.WeakKeyDictionary[Any, dict[Any, _InsertPlan]] = weakref.WeakKeyDictionary()
 
 
-def insert_one(obj: Model, using: str | None = None) -> None:
+def can_insert_directly(cls: type[Model]) -> bool:
+    """Whether ``insert_one`` can write a row of this model with one INSERT of its own."""
+    meta = cls._meta
+    return not (
+        meta.parents
+        or meta.db_returning_fields
+        or meta.order_with_respect_to
+        or signals.pre_save.has_listeners(cls)
+        or signals.post_save.has_listeners(cls)
+    )
+
+
+def insert_one(obj: Model, using: str | None = None, *, guard: tuple[str, list[Any]] | None = None) -> bool:
     """``obj.save(force_insert=True, using=using)`` for a new row whose primary key is set.
 
     Anything ``save()`` would do besides the one INSERT (signal receivers, parent models,
     values the database returns, an expression as a value) makes it call ``save()`` instead.
+
+    ``guard`` is ``(sql, params)``, a condition the database checks in the INSERT itself: the
+    row is written only if it holds. Returns False, having written nothing, when it did not
+    hold, or when no guarded INSERT is possible here (then the guard was never checked).
     """
     cls = type(obj)
     using = using or router.db_for_write(cls, instance=obj)
-    meta = cls._meta
-    if (
-        meta.parents
-        or meta.db_returning_fields
-        or meta.order_with_respect_to
-        or obj.pk is None
-        or signals.pre_save.has_listeners(cls)
-        or signals.post_save.has_listeners(cls)
-    ):
+    if obj.pk is None or not can_insert_directly(cls):
+        if guard is not None:
+            return False
         obj.save(force_insert=True, using=using)
-        return
+        return True
     obj._prepare_related_fields_for_save(operation_name="save")
-    fields = [f for f in meta.local_concrete_fields if not f.generated]
+    fields = [f for f in cls._meta.local_concrete_fields if not f.generated]
     connection = connections[using]
     plans = _insert_plans.setdefault(connection, {})
-    plan = plans.get(cls)
+    plan_key = (cls, guard[0] if guard else None)
+    plan = plans.get(plan_key)
     if plan is None:
-        plan = plans[cls] = _InsertPlan(obj, fields, using)
+        plan = plans[plan_key] = _InsertPlan(obj, fields, using, guard[0] if guard else None)
     compiler = plan.compiler
     params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
     if not plan.usable or any(hasattr(p, "as_sql") for p in params):
+        if guard is not None:
+            return False
         obj.save(force_insert=True, using=using)
-        return
+        return True
+    if guard is not None:
+        params += guard[1]
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(plan.sql, params)
-    obj._state.adding = False
-    obj._state.db = using
+        inserted = guard is None or cursor.rowcount == 1
+    if inserted:
+        obj._state.adding = False
+        obj._state.db = using
+    return inserted

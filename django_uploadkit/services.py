@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import outbox, queries, webhook_delivery
+from . import keys, outbox, queries, webhook_delivery
 from .conf import uploadkit_settings
 from .cursors import decode_cursor, encode_cursor
 from .exceptions import (
@@ -23,13 +23,14 @@ from .exceptions import (
     FileTooLarge,
     FileTypeNotAllowed,
     InvalidRequest,
+    KeyNotCurrent,
     RouteNotFound,
     UploadIncomplete,
     UploadMismatch,
 )
 from .ids import random_token
 from .mime import normalize_content_type, type_allowed
-from .models import File, Project
+from .models import ApiKey, File, Project
 from .names import display_name, safe_key_name
 from .routes import get_route
 from .sniff import SNIFF_BYTES, contradicts
@@ -98,8 +99,14 @@ def request_upload(
     content_type: str,
     route_slug: str,
     metadata: dict[str, Any] | None = None,
+    recalled_key: ApiKey | None = None,
 ) -> UploadTicket:
-    """Check the route's rules, record a PENDING file and presign its PUT."""
+    """Check the route's rules, record a PENDING file and presign its PUT.
+
+    ``recalled_key``: the caller's key came from this process's memory (``keys.recall_key``),
+    so the INSERT checks it; KeyNotCurrent, with nothing written, if it is no longer usable or
+    the project's routes changed since.
+    """
     normalized = normalize_content_type(content_type)
     if normalized is None:
         raise InvalidRequest(f"contentType {content_type!r} is not a MIME type such as image/jpeg.")
@@ -129,7 +136,11 @@ def request_upload(
     upload_url = get_backend().presigned_put_url(
         file.key, content_type=normalized, size=file_size, expires_in=upload_url_lifetime()
     )
-    queries.insert_one(file)  # file.save(force_insert=True), its SQL built once (queries.py)
+    # file.save(force_insert=True), its SQL built once (queries.py).
+    if recalled_key is None:
+        queries.insert_one(file)
+    elif not queries.insert_one(file, guard=keys.usable_key_guard(recalled_key)):
+        raise KeyNotCurrent()
     return UploadTicket(file=file, upload_url=upload_url)
 
 

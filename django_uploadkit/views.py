@@ -17,11 +17,14 @@ from . import services
 from .authentication import (
     ApiKeyAuthentication,
     HasProject,
+    RecallingApiKeyAuthentication,
     StaffSessionAuthentication,
+    authenticate_again,
+    is_recalled,
     project_of,
 )
 from .errors import error_response, exception_handler
-from .exceptions import FileNotFound, NotFound, UploadKitError
+from .exceptions import FileNotFound, InvalidApiKey, NotFound, UploadKitError
 from .models import File
 from .parsers import BoundedJSONParser
 from .serializers import (
@@ -49,6 +52,16 @@ class UploadKitAPIView(APIView):
     def get_exception_handler(self):  # type: ignore[override]
         return exception_handler
 
+    def handle_exception(self, exc: Exception) -> Response:
+        # A key recalled from memory gets no answer the database would not give it: a key
+        # revoked since is told so (401), not throttled or refused for another reason.
+        if is_recalled(self.request) and not isinstance(exc, InvalidApiKey):
+            try:
+                authenticate_again(self.request)
+            except UploadKitError as auth_exc:
+                exc = auth_exc
+        return super().handle_exception(exc)
+
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any):
         response = super().finalize_response(request, response, *args, **kwargs)
         add_headers(request, response)
@@ -67,7 +80,19 @@ class UploadKitAPIView(APIView):
 
 
 class UploadRequestView(UploadKitAPIView):
+    # The key may come from this process's memory; the file's INSERT checks it (keys.py).
+    authentication_classes = [RecallingApiKeyAuthentication, StaffSessionAuthentication]
+
     def post(self, request: Request) -> Response:
+        if is_recalled(request):
+            try:
+                return self.request_upload(request)
+            except Exception:
+                # Whatever failed, failed on remembered data: decide again on the database's.
+                authenticate_again(request)
+        return self.request_upload(request)
+
+    def request_upload(self, request: Request) -> Response:
         data = self.validated(UploadRequestSerializer, request.data)
         project = project_of(request)
         check_route_rate(request, project.pk, data["routeSlug"])
@@ -78,6 +103,7 @@ class UploadRequestView(UploadKitAPIView):
             content_type=data["contentType"],
             route_slug=data["routeSlug"],
             metadata=data["metadata"],
+            recalled_key=request.auth if is_recalled(request) else None,
         )
         return Response(
             {
