@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from .exceptions import InvalidApiKey, InvalidRequest, MissingApiKey
 from . import queries
-from .keys import authenticate_key, recall_key, remember_key
+from .keys import authenticate_key, forget_key, recall_key, remember_key
 from .models import ApiKey, File, Project
 from .throttling import check_auth_failures_allowed, record_auth_failure
 
@@ -29,7 +29,7 @@ class ApiKeyPrincipal:
         self.api_key = api_key
         self.project: Project = api_key.project
         # From this process's memory (keys.recall_key), not the database: only views whose write
-        # checks the key use such a principal (RecallingApiKeyAuthentication).
+        # checks the key use such a principal (ApiKeyAuthentication, recall_keys).
         self.recalled = recalled
 
     def __str__(self) -> str:
@@ -37,37 +37,32 @@ class ApiKeyPrincipal:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
+    """The ``x-api-key`` header. A view with ``recall_keys = True`` (upload/request, whose INSERT
+    checks the key: keys.py) takes a key this process authenticated lately without a query;
+    such a view decides any failure again with ``authenticate_again``."""
+
     def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
         plaintext = request.META.get(HEADER, "").strip()
         if not plaintext:
             return None
+        view = (request.parser_context or {}).get("view")
+        recalling = getattr(view, "recall_keys", False) and queries.can_insert_directly(File)
+        if recalling:
+            recalled = recall_key(plaintext)
+            if recalled is not None:
+                return ApiKeyPrincipal(recalled, recalled=True), recalled
         check_auth_failures_allowed(request)
         try:
             api_key = authenticate_key(plaintext)
         except InvalidApiKey:
             record_auth_failure(request)
             raise
+        if recalling:
+            remember_key(api_key)
         return ApiKeyPrincipal(api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="x-api-key"'
-
-
-class RecallingApiKeyAuthentication(ApiKeyAuthentication):
-    """For upload/request: a key this process authenticated lately is recalled without a query,
-    because the file's INSERT checks it (keys.py). The view decides any failure again with
-    ``authenticate_again``."""
-
-    def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
-        plaintext = request.META.get(HEADER, "").strip()
-        if plaintext and queries.can_insert_directly(File):
-            api_key = recall_key(plaintext)
-            if api_key is not None:
-                return ApiKeyPrincipal(api_key, recalled=True), api_key
-        result = super().authenticate(request)
-        if result is not None:
-            remember_key(result[1])
-        return result
 
 
 def is_recalled(request: Request) -> bool:
@@ -78,11 +73,11 @@ def is_recalled(request: Request) -> bool:
 
 def authenticate_again(request: Request) -> None:
     """Replace a recalled key with the database's verdict: InvalidApiKey if it is no longer usable."""
-    result = ApiKeyAuthentication().authenticate(request)
+    forget_key(request.auth.hashed_key)
+    result = ApiKeyAuthentication().authenticate(request)  # recalls nothing: forgotten
     if result is None:
         raise MissingApiKey()
     request.user, request.auth = result
-    remember_key(result[1])
 
 
 class StaffPrincipal:

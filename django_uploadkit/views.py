@@ -17,7 +17,6 @@ from . import services
 from .authentication import (
     ApiKeyAuthentication,
     HasProject,
-    RecallingApiKeyAuthentication,
     StaffSessionAuthentication,
     authenticate_again,
     is_recalled,
@@ -26,6 +25,7 @@ from .authentication import (
 from .errors import error_response, exception_handler
 from .exceptions import FileNotFound, InvalidApiKey, NotFound, UploadKitError
 from .models import File
+from .negotiation import JsonFirstNegotiation
 from .parsers import BoundedJSONParser
 from .serializers import (
     FileListQuerySerializer,
@@ -48,6 +48,7 @@ class UploadKitAPIView(APIView):
     parser_classes = [BoundedJSONParser]
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
     throttle_classes = [ApiKeyThrottle]
+    content_negotiation_class = JsonFirstNegotiation
 
     def get_exception_handler(self):  # type: ignore[override]
         return exception_handler
@@ -81,7 +82,7 @@ class UploadKitAPIView(APIView):
 
 class UploadRequestView(UploadKitAPIView):
     # The key may come from this process's memory; the file's INSERT checks it (keys.py).
-    authentication_classes = [RecallingApiKeyAuthentication, StaffSessionAuthentication]
+    recall_keys = True
 
     def post(self, request: Request) -> Response:
         if is_recalled(request):
