@@ -101,12 +101,19 @@ class CompiledSelect(Generic[M]):
 
 class _InsertPlan:
     def __init__(self, obj: Model, fields: list[Any], alias: str, guard: str | None) -> None:
+        meta = type(obj)._meta
         query = InsertQuery(type(obj))
         query.insert_values(fields, [obj])
-        self.compiler = query.get_compiler(using=alias)
-        [(self.sql, _params)] = self.compiler.as_sql()
-        # A field with its own placeholder may wrap each value in SQL: built per row by save().
-        self.usable = not any(getattr(f, "get_placeholder", None) for f in fields)
+        self.compiler = compiler = query.get_compiler(using=alias)
+        # Values the database makes (an auto-incremented id) come back with RETURNING, as with
+        # save(); a database that cannot return them gets save() itself.
+        self.returning = list(meta.db_returning_fields)
+        compiler.returning_fields = self.returning or None
+        [(self.sql, _params)] = compiler.as_sql()
+        self.usable = (
+            not self.returning or compiler.connection.features.can_return_columns_from_insert
+        ) and not any(getattr(f, "get_placeholder", None) for f in fields)  # per-row SQL
+        self.converters = compiler.get_converters([f.get_col(meta.db_table) for f in self.returning])
         if guard is not None and self.usable:
             self._add_guard(fields, guard)
 
@@ -114,12 +121,12 @@ class _InsertPlan:
         """INSERT INTO t (a, b) VALUES (%s, %s) -> INSERT INTO t (a, b) SELECT %s, %s WHERE guard.
 
         In a SELECT, PostgreSQL types an untyped value (None, a str) as text, so each value is
-        cast to its column's type there; SQLite takes values as they come. Other databases:
-        no guarded insert.
+        cast to its column's type there; SQLite takes values as they come. Other databases, and
+        rows with values the database returns: no guarded insert.
         """
         connection = self.compiler.connection
         head, values = self.sql.split(" VALUES (", 1)
-        if values != ", ".join(["%s"] * len(fields)) + ")":
+        if self.returning or values != ", ".join(["%s"] * len(fields)) + ")":
             self.usable = False
         elif connection.vendor == "postgresql":
             casts = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields)
@@ -138,7 +145,6 @@ def can_insert_directly(cls: type[Model]) -> bool:
     meta = cls._meta
     return not (
         meta.parents
-        or meta.db_returning_fields
         or meta.order_with_respect_to
         or signals.pre_save.has_listeners(cls)
         or signals.post_save.has_listeners(cls)
@@ -146,43 +152,53 @@ def can_insert_directly(cls: type[Model]) -> bool:
 
 
 def insert_one(obj: Model, using: str | None = None, *, guard: tuple[str, list[Any]] | None = None) -> bool:
-    """``obj.save(force_insert=True, using=using)`` for a new row whose primary key is set.
+    """``obj.save(force_insert=True, using=using)`` for a new row, with the SQL built once.
 
-    Anything ``save()`` would do besides the one INSERT (signal receivers, parent models,
-    values the database returns, an expression as a value) makes it call ``save()`` instead.
+    Anything ``save()`` would do besides the one INSERT (signal receivers, parent models, an
+    expression as a value) makes it call ``save()`` instead. Values the database makes (an
+    auto-incremented id) are set on ``obj``, as ``save()`` sets them.
 
     ``guard`` is ``(sql, params)``, a condition the database checks in the INSERT itself: the
     row is written only if it holds. Returns False, having written nothing, when it did not
     hold, or when no guarded INSERT is possible here (then the guard was never checked).
     """
     cls = type(obj)
+    meta = cls._meta
     using = using or router.db_for_write(cls, instance=obj)
-    if obj.pk is None or not can_insert_directly(cls):
-        if guard is not None:
-            return False
-        obj.save(force_insert=True, using=using)
-        return True
+    pk_set = obj.pk is not None
+    if not can_insert_directly(cls) or not (pk_set or meta.auto_field):
+        return _save(obj, using, guard)
     obj._prepare_related_fields_for_save(operation_name="save")
-    fields = [f for f in cls._meta.local_concrete_fields if not f.generated]
+    fields = [f for f in meta.local_concrete_fields if not f.generated and (pk_set or f is not meta.auto_field)]
     connection = connections[using]
     plans = _insert_plans.setdefault(connection, {})
-    plan_key = (cls, guard[0] if guard else None)
+    plan_key = (cls, pk_set, guard[0] if guard else None)
     plan = plans.get(plan_key)
     if plan is None:
         plan = plans[plan_key] = _InsertPlan(obj, fields, using, guard[0] if guard else None)
     compiler = plan.compiler
     params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
     if not plan.usable or any(hasattr(p, "as_sql") for p in params):
-        if guard is not None:
-            return False
-        obj.save(force_insert=True, using=using)
-        return True
+        return _save(obj, using, guard)
     if guard is not None:
         params += guard[1]
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(plan.sql, params)
-        inserted = guard is None or cursor.rowcount == 1
-    if inserted:
-        obj._state.adding = False
-        obj._state.db = using
-    return inserted
+        cursor.execute(plan.sql, [*params, *compiler.returning_params])
+        if guard is not None and cursor.rowcount != 1:
+            return False
+        if plan.returning:
+            rows = [connection.ops.fetch_returned_insert_columns(cursor, compiler.returning_params)]
+            if plan.converters:
+                rows = list(compiler.apply_converters(rows, plan.converters))
+            for field, value in zip(plan.returning, rows[0]):
+                setattr(obj, field.attname, value)
+    obj._state.adding = False
+    obj._state.db = using
+    return True
+
+
+def _save(obj: Model, using: str, guard: tuple[str, list[Any]] | None) -> bool:
+    if guard is not None:
+        return False  # save() cannot check the guard: the caller decides without it
+    obj.save(force_insert=True, using=using)
+    return True

@@ -22,14 +22,15 @@ from typing import Any, Iterable
 
 import requests
 from requests.adapters import HTTPAdapter
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import outbox
+from . import outbox, queries
 from .conf import uploadkit_settings
 from .ids import new_file_id
 from .models import File, Project, WebhookDelivery, WebhookEvent
+from .queries import CompiledSelect
 from .webhooks import UnsafeWebhookUrl, check_webhook_url, generate_secret, sign_webhook
 
 logger = logging.getLogger(__name__)
@@ -212,6 +213,12 @@ def _claim(event_id: str, now: Any) -> bool:
     )
 
 
+# The event and its project, read on every attempt: SQL built once per connection (queries.py).
+_EVENT_WITH_PROJECT = CompiledSelect(
+    lambda pk: WebhookEvent.objects.select_related("project").filter(pk=pk).order_by(), "pk"
+)
+
+
 def attempt_delivery(event_id: str) -> float | None:
     """Make one attempt. Returns None when the event needs nothing more (delivered, failed,
     gone), or the number of seconds after which the caller should try again."""
@@ -223,7 +230,9 @@ def attempt_delivery(event_id: str) -> float | None:
         # Another worker holds the lease (or died holding it): look again when it ends.
         return max(1.0, (event.lease_until - now).total_seconds() + 1) if event.lease_until else 1.0
 
-    event = WebhookEvent.objects.select_related("project").get(pk=event_id)
+    event = _EVENT_WITH_PROJECT.first(router.db_for_read(WebhookEvent), pk=event_id)
+    if event is None:
+        return None  # deleted since the claim (with its project): nothing to deliver
     project = event.project
     attempt = event.attempts + 1
     delivery = WebhookDelivery(
@@ -239,7 +248,7 @@ def attempt_delivery(event_id: str) -> float | None:
     delay = None if done else next_delay(attempt)
     finished = timezone.now()
     with transaction.atomic():
-        delivery.save()
+        queries.insert_one(delivery)
         WebhookEvent.objects.filter(pk=event.pk).update(
             attempts=attempt,
             last_attempt_at=now,

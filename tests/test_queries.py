@@ -90,10 +90,16 @@ def test_insert_one_still_sends_the_save_signals_when_someone_listens(project, r
     assert File.objects.filter(key="uploads/a/photo.jpg").count() == 1
 
 
-def test_insert_one_of_a_model_with_a_database_generated_key_falls_back_to_save(db):
+def test_insert_one_sets_what_the_database_makes_as_save_does(db, django_assert_num_queries):
+    insert_one(Project(name="W", slug="w"))  # builds the SQL
     project = Project(name="P", slug="p", created_at=timezone.now())
-    insert_one(project)
-    assert project.pk is not None and Project.objects.get(pk=project.pk).slug == "p"
+    with django_assert_num_queries(1):
+        insert_one(project)
+    assert project.pk is not None and not project._state.adding
+    assert fields_of(Project.objects.get(pk=project.pk)) == fields_of(project)
+    other = Project(name="Q", slug="q")
+    insert_one(other)
+    assert other.pk > project.pk
 
 
 def test_a_failed_insert_raises_and_marks_the_transaction_for_rollback(project, route):
