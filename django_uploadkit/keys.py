@@ -175,11 +175,10 @@ def forget_key(hashed_key: str) -> None:
     _remembered.pop(hashed_key, None)
 
 
-def usable_key_guard(api_key: ApiKey) -> tuple[str, list[Any]]:
-    """For ``queries.insert_one(file, guard=...)``: true while the key is usable and its
-    project's routes_version is the one it was recalled with."""
-    db = api_key._state.db or router.db_for_read(ApiKey)
-    connection = connections[db]
+def usable_key_guard(api_key: ApiKey, using: str) -> tuple[str, list[Any]]:
+    """For ``queries.insert_one(file, using, guard=...)``: true while the key is usable and its
+    project's routes_version is the one it was recalled with (checked on ``using``)."""
+    connection = connections[using]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     project = api_key.project
     params = [api_key.pk, api_key.hashed_key, now, project.pk, project.routes_version]

@@ -12,7 +12,7 @@ behaves exactly as it does with the queryset or ``save()`` itself. Queries run o
 
 from __future__ import annotations
 
-import weakref
+import re
 from typing import Any, Callable, Generic, TypeVar
 
 from django.db import connections, router, transaction
@@ -61,17 +61,15 @@ class CompiledSelect(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]], *names: str) -> None:
         self._build = build
         self._names = names
-        # Per connection object (one per thread and alias): a plan holds its connection.
-        self._plans: weakref.WeakKeyDictionary[Any, _SelectPlan] = weakref.WeakKeyDictionary()
 
     def _plan(self, alias: str) -> _SelectPlan:
-        connection = connections[alias]
-        plan = self._plans.get(connection)
+        plans = _plans_of(connections[alias])
+        plan = plans.get(self)
         if plan is None:
             queryset = self._build(**{n: _PLACEHOLDER.format(n) for n in self._names}).using(alias)
             if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
                 raise TypeError("CompiledSelect runs plain model querysets only.")
-            plan = self._plans[connection] = _SelectPlan(queryset, self._names, alias)
+            plan = plans[self] = _SelectPlan(queryset, self._names, alias)
         return plan
 
     def all(self, using: str, **values: str) -> list[M]:
@@ -129,7 +127,7 @@ class _InsertPlan:
         if self.returning or values != ", ".join(["%s"] * len(fields)) + ")":
             self.usable = False
         elif connection.vendor == "postgresql":
-            casts = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in fields)
+            casts = ", ".join(f"CAST(%s AS {_unbounded(f.cast_db_type(connection))})" for f in fields)
             self.sql = f"{head} SELECT {casts} WHERE {guard}"
         elif connection.vendor == "sqlite":
             self.sql = f"{head} SELECT {', '.join(['%s'] * len(fields))} WHERE {guard}"
@@ -137,7 +135,20 @@ class _InsertPlan:
             self.usable = False
 
 
-_insert_plans: weakref.WeakKeyDictionary[Any, dict[Any, _InsertPlan]] = weakref.WeakKeyDictionary()
+def _unbounded(cast: str) -> str:
+    """varchar(255) -> varchar: an explicit cast to a length truncates silently, where the
+    INSERT's own assignment to the column refuses a value too long, as VALUES (...) does."""
+    return re.sub(r"^(character varying|varchar)\(\d+\)$", "varchar", cast)
+
+
+def _plans_of(connection: Any) -> dict[Any, Any]:
+    """The plans made for this connection object (one per thread and alias). They live on it,
+    so they go when it goes (a plan's compiler holds its connection: a cache keyed by
+    connections elsewhere would keep every thread's connection alive)."""
+    plans = connection.__dict__.get("_uploadkit_plans")
+    if plans is None:
+        plans = connection.__dict__["_uploadkit_plans"] = {}
+    return plans
 
 
 def can_insert_directly(cls: type[Model]) -> bool:
@@ -171,8 +182,8 @@ def insert_one(obj: Model, using: str | None = None, *, guard: tuple[str, list[A
     obj._prepare_related_fields_for_save(operation_name="save")
     fields = [f for f in meta.local_concrete_fields if not f.generated and (pk_set or f is not meta.auto_field)]
     connection = connections[using]
-    plans = _insert_plans.setdefault(connection, {})
-    plan_key = (cls, pk_set, guard[0] if guard else None)
+    plans = _plans_of(connection)
+    plan_key = ("insert", cls, pk_set, guard[0] if guard else None)
     plan = plans.get(plan_key)
     if plan is None:
         plan = plans[plan_key] = _InsertPlan(obj, fields, using, guard[0] if guard else None)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from .storage import get_backend
 logger = logging.getLogger(__name__)
 
 Status = File.Status
+_NAME_LENGTH = File._meta.get_field("name").max_length
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def request_upload(
         )
     # Nothing printable left (only control characters): still a file, shown as "unnamed".
     name = display_name(file_name) or "unnamed"
+    if len(name) > _NAME_LENGTH:  # NFC can make a name longer than the 255 characters sent
+        raise InvalidRequest(f"fileName is longer than {_NAME_LENGTH} characters once normalised (NFC).")
     file = File(
         project=project,
         route=route,
@@ -139,8 +142,10 @@ def request_upload(
     # file.save(force_insert=True), its SQL built once (queries.py).
     if recalled_key is None:
         queries.insert_one(file)
-    elif not queries.insert_one(file, guard=keys.usable_key_guard(recalled_key)):
-        raise KeyNotCurrent()
+    else:
+        using = router.db_for_write(File, instance=file)
+        if not queries.insert_one(file, using, guard=keys.usable_key_guard(recalled_key, using)):
+            raise KeyNotCurrent()
     return UploadTicket(file=file, upload_url=upload_url)
 
 

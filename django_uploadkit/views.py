@@ -23,7 +23,16 @@ from .authentication import (
     project_of,
 )
 from .errors import error_response, exception_handler
-from .exceptions import FileNotFound, InvalidApiKey, NotFound, UploadKitError
+from .exceptions import (
+    FileNotFound,
+    FileTooLarge,
+    FileTypeNotAllowed,
+    InvalidApiKey,
+    KeyNotCurrent,
+    NotFound,
+    RouteNotFound,
+    UploadKitError,
+)
 from .models import File
 from .negotiation import JsonFirstNegotiation
 from .parsers import BoundedJSONParser
@@ -61,6 +70,8 @@ class UploadKitAPIView(APIView):
                 authenticate_again(self.request)
             except UploadKitError as auth_exc:
                 exc = auth_exc
+            except Exception:  # noqa: BLE001 - the lookup failed too (database down): the first error stands
+                pass
         return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any):
@@ -80,32 +91,26 @@ class UploadKitAPIView(APIView):
         return serializer.validated_data
 
 
+# What a request on a recalled key may have got wrong from remembered data alone: the guard
+# refused the INSERT, or a route error came from a route cached under an older routes_version.
+_DECIDED_FROM_MEMORY = (KeyNotCurrent, RouteNotFound, FileTypeNotAllowed, FileTooLarge)
+
+
 class UploadRequestView(UploadKitAPIView):
     # The key may come from this process's memory; the file's INSERT checks it (keys.py).
     recall_keys = True
 
     def post(self, request: Request) -> Response:
-        if is_recalled(request):
-            try:
-                return self.request_upload(request)
-            except Exception:
-                # Whatever failed, failed on remembered data: decide again on the database's.
-                authenticate_again(request)
-        return self.request_upload(request)
-
-    def request_upload(self, request: Request) -> Response:
         data = self.validated(UploadRequestSerializer, request.data)
-        project = project_of(request)
-        check_route_rate(request, project.pk, data["routeSlug"])
-        ticket = services.request_upload(
-            project,
-            file_name=data["fileName"],
-            file_size=data["fileSize"],
-            content_type=data["contentType"],
-            route_slug=data["routeSlug"],
-            metadata=data["metadata"],
-            recalled_key=request.auth if is_recalled(request) else None,
-        )
+        check_route_rate(request, project_of(request).pk, data["routeSlug"])
+        try:
+            ticket = self.request_upload(request, data)
+        except _DECIDED_FROM_MEMORY:
+            if not is_recalled(request):
+                raise
+            # Decide again on the database's data: 401 if the key is no longer usable.
+            authenticate_again(request)
+            ticket = self.request_upload(request, data)
         return Response(
             {
                 "fileId": ticket.file.id,
@@ -113,6 +118,18 @@ class UploadRequestView(UploadKitAPIView):
                 "cdnUrl": request.build_absolute_uri(services.file_url(ticket.file)),
                 "key": ticket.file.key,
             }
+        )
+
+    @staticmethod
+    def request_upload(request: Request, data: dict[str, Any]) -> services.UploadTicket:
+        return services.request_upload(
+            project_of(request),
+            file_name=data["fileName"],
+            file_size=data["fileSize"],
+            content_type=data["contentType"],
+            route_slug=data["routeSlug"],
+            metadata=data["metadata"],
+            recalled_key=request.auth if is_recalled(request) else None,
         )
 
 

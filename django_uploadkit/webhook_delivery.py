@@ -230,7 +230,8 @@ def attempt_delivery(event_id: str) -> float | None:
         # Another worker holds the lease (or died holding it): look again when it ends.
         return max(1.0, (event.lease_until - now).total_seconds() + 1) if event.lease_until else 1.0
 
-    event = _EVENT_WITH_PROJECT.first(router.db_for_read(WebhookEvent), pk=event_id)
+    # Where the claim was written: a replica might not have it yet.
+    event = _EVENT_WITH_PROJECT.first(router.db_for_write(WebhookEvent), pk=event_id)
     if event is None:
         return None  # deleted since the claim (with its project): nothing to deliver
     project = event.project

@@ -100,3 +100,37 @@ def test_the_memory_is_bounded(api, issued_key, monkeypatch):
     other = keys.create_api_key(issued_key.api_key.project, name="other")
     keys.remember_key(keys.authenticate_key(other.plaintext))
     assert len(keys._remembered) == 1
+
+
+def test_a_malformed_body_on_a_recalled_key_gets_the_parse_error(api, recalled):
+    response = api.post("/api/v1/upload/request", "{not json", content_type="application/json")
+    assert_error(response, 400, "INVALID_REQUEST")
+    assert "JSON" in response.json()["error"]
+
+
+def test_a_refused_request_on_a_recalled_key_spends_one_route_token(api, recalled, settings):
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "RATE_LIMIT_ROUTES": {"imageUploader": "3/minute"},
+                          "RATE_LIMIT_KEY_PREFIX": f"uploadkit:test:{uuid.uuid4().hex}:"}
+    for _ in range(3):
+        assert_error(request_upload(api, fileSize=5 * 1024 * 1024), 403, "FILE_TOO_LARGE")
+    assert_error(request_upload(api), 429, "RATE_LIMITED")
+
+
+def test_a_route_changed_elsewhere_is_applied_to_a_recalled_key(api, recalled, route):
+    from django_uploadkit.models import FileRoute
+    from django_uploadkit.routes import routes_changed
+
+    FileRoute.objects.filter(pk=route.pk).update(max_size=10)  # another process's save
+    routes_changed(route.project_id)
+    before = files()
+    assert_error(request_upload(api), 403, "FILE_TOO_LARGE")
+    assert files() == before
+
+
+def test_a_name_longer_than_its_column_once_normalised_is_refused(api, recalled):
+    before = files()
+    # Each of these becomes two characters under NFC: 255 sent, 510 to store.
+    assert_error(request_upload(api, fileName="\u0958" * 255), 400, "INVALID_REQUEST")
+    keys._remembered.clear()
+    assert_error(request_upload(api, fileName="\u0958" * 255), 400, "INVALID_REQUEST")
+    assert files() == before

@@ -118,3 +118,39 @@ def test_an_insert_inside_a_transaction_that_rolls_back_leaves_nothing(project, 
             insert_one(new_file(project, route))
             raise RuntimeError
     assert not File.objects.exists()
+
+
+def test_plans_do_not_keep_a_finished_threads_connection_alive(db):
+    import gc
+    import threading
+    import weakref
+
+    from django.db import connections
+
+    refs = []
+
+    def in_thread():
+        connection = connections["default"]
+        BY_PREFIX.first("default", prefix="uk_live_nosuchke")  # a plan on this connection
+        refs.append(weakref.ref(connection))
+        connection.close()
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    del thread
+    gc.collect()
+    assert refs and refs[0]() is None
+
+
+def test_a_guarded_insert_never_truncates_a_value_too_long(project, route):
+    from django.db import DataError
+
+    file = new_file(project, route, name="x" * 300)  # the column holds 255
+    try:
+        inserted = insert_one(file, guard=("1 = 1", []))
+    except DataError:
+        assert connection.vendor == "postgresql"  # refused, as INSERT ... VALUES refuses it
+        return
+    assert inserted and connection.vendor == "sqlite"  # SQLite keeps text whole
+    assert File.objects.get(pk=file.pk).name == "x" * 300

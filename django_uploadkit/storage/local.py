@@ -58,6 +58,8 @@ def _object_path_head() -> str:
         path = reverse("uploadkit:local-object", kwargs={"key": "k"})
         assert path.endswith("/k")
         head = path[:-1]
+        if len(_heads) >= 64:  # script prefixes come from the server (SCRIPT_NAME): bounded
+            _heads.clear()
         _heads[(script_prefix, urlconf)] = head
     return head
 
