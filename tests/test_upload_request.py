@@ -123,3 +123,21 @@ def test_each_validation_gets_its_own_fields_and_the_declared_ones_stay_unbound(
     for name, field in a.fields.items():
         assert field is not b.fields[name] and field.parent is a and b.fields[name].parent is b
         assert UploadRequestSerializer._declared_fields[name].field_name is None
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9000/b/uploads/x/a.jpg?X-Amz-Signature=ab%2F&X-Amz-Date=1",
+    "https://cdn.example.com/uploads/a(1)~b;c=d/e@f!g*h'i+j,k$l.jpg#frag",
+    "/uploadkit/objects/uploads/x/a.jpg?type=image%2Fjpeg",
+    "https://cdn.example.com/uploads/été.jpg",
+    "https://cdn.example.com/uploads/a b<c>{d}|e^f`g\\h.jpg",
+    "ftp://example.com/x",
+])
+def test_absolute_urls_are_what_build_absolute_uri_gives(url):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from django_uploadkit.views import absolute_url
+
+    request = Request(APIRequestFactory().get("/api/v1/files"))
+    assert absolute_url(request, url) == request.build_absolute_uri(url)

@@ -9,6 +9,8 @@ rejects unknown ones); this module only adds what presigned uploads need.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 from collections.abc import Iterator
@@ -17,13 +19,12 @@ from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
-from botocore.auth import S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
+import botocore.auth
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import NoCredentialsError, PartialCredentialsError
-from botocore.utils import percent_encode
+from botocore.utils import is_valid_ipv6_endpoint_url, percent_encode
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
@@ -55,6 +56,16 @@ _HINTS = {
 }
 
 
+def _host_header(url: str, parts: Any) -> str:
+    """The Host header botocore signs: lower case, the port only when it is not the default."""
+    host = parts.hostname
+    if is_valid_ipv6_endpoint_url(url):
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
+
+
 def storages_options() -> dict[str, Any]:
     """OPTIONS of the project's S3 entry in ``STORAGES`` ("default" first), if it has one."""
     entries = getattr(settings, "STORAGES", {}) or {}
@@ -70,16 +81,19 @@ def storages_options() -> dict[str, Any]:
 
 
 class UrlSigner:
-    """Presigned URLs from botocore's own SigV4 query signer, without the client's per-call
-    work around it: endpoint-ruleset resolution, parameter validation and serialization took
-    about 100 of the 160 us of each URL, and upload/request signs two (BENCHMARKS.md, item 2).
+    """Presigned URLs signed here with SigV4 (query string, UNSIGNED-PAYLOAD), as botocore signs
+    them, without the client's per-call machinery around the signature: endpoint-ruleset
+    resolution, parameter validation, serialization and its request and header objects cost
+    about 160 us of CPU per URL inside a request, and upload/request signs two (BENCHMARKS.md,
+    item 2). This does the same in about 20 us.
 
     What precedes the key in an object's URL comes from the client, once per kind of URL: it
-    presigns a probe key and the signer keeps the URL up to that key. The signer's own URL for
-    the probe must then equal the client's in everything but the timestamp and the signature
-    (scheme, host, path, credential scope, signed headers, every other parameter); if anything
-    differs (an endpoint rule this shortcut does not follow), ``sign`` returns None and the
-    client signs every URL of that kind, as before.
+    presigns a probe key and the signer keeps the URL up to that key, and the parameters it
+    adds besides the X-Amz-* ones. The signer's own URL for the probe must then equal the
+    client's in everything but the timestamp and the signature (scheme, host, path, credential
+    scope, signed headers, every parameter and their order); if anything differs (an endpoint
+    rule or a signing step this signer does not follow), the client signs every URL of that
+    kind, as before. Tests pin botocore's clock and require the very same URL, byte for byte.
     """
 
     PROBE_KEY = "uploadkit-probe/ä b~x.bin"
@@ -89,8 +103,10 @@ class UrlSigner:
         self.client = client
         self.session = session  # the client's: the same credentials, refreshed as they expire
         self.bucket = bucket
+        self.region = client.meta.region_name
         self._heads: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[str, str]]] | None] = {}
         self._lock = threading.Lock()
+        self._signing_keys: dict[tuple[str, str], bytes] = {}
 
     def _client_url(self, method: str, name: str, headers: dict[str, str], expires_in: int) -> str:
         params = {"Bucket": self.bucket, "Key": name}
@@ -103,20 +119,59 @@ class UrlSigner:
             operation, Params=params, ExpiresIn=expires_in, HttpMethod=method
         )
 
+    def _signing_key(self, secret: str, day: str) -> bytes:
+        key = self._signing_keys.get((secret, day))
+        if key is None:
+            key = f"AWS4{secret}".encode()
+            for part in (day, self.region, "s3", "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            if len(self._signing_keys) > 8:
+                self._signing_keys.clear()
+            self._signing_keys[(secret, day)] = key
+        return key
+
     def _own_url(
         self, head: str, extra: list[tuple[str, str]], method: str, name: str,
         headers: dict[str, str], expires_in: int,
     ) -> str:
-        request = AWSRequest(
-            method=method, url=head + percent_encode(name, safe="/~"), params=extra, headers=headers
-        )
         credentials = self.session.get_credentials()
         if credentials is None:
             raise NoCredentialsError()
-        S3SigV4QueryAuth(
-            credentials.get_frozen_credentials(), "s3", self.client.meta.region_name, expires=expires_in
-        ).add_auth(request)
-        return request.prepare().url
+        credentials = credentials.get_frozen_credentials()
+        timestamp = botocore.auth.get_current_datetime().strftime("%Y%m%dT%H%M%SZ")
+        day = timestamp[:8]
+        scope = f"{day}/{self.region}/s3/aws4_request"
+        url = head + percent_encode(name, safe="/~")
+        parts = urlsplit(url)
+        signed = {"host": _host_header(url, parts)}
+        signed.update((k.lower(), " ".join(str(v).split())) for k, v in headers.items())
+        names = sorted(signed)
+        auth = [
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+            ("X-Amz-Credential", f"{credentials.access_key}/{scope}"),
+            ("X-Amz-Date", timestamp),
+            ("X-Amz-Expires", str(int(expires_in))),
+            ("X-Amz-SignedHeaders", ";".join(names)),
+        ]
+        if credentials.token is not None:
+            auth.append(("X-Amz-Security-Token", credentials.token))
+        query = [(percent_encode(k), percent_encode(v)) for k, v in [*extra, *auth]]
+        canonical = "\n".join([
+            method,
+            parts.path,
+            "&".join(f"{k}={v}" for k, v in sorted(query)),
+            "".join(f"{n}:{signed[n]}\n" for n in names),
+            ";".join(names),
+            "UNSIGNED-PAYLOAD",
+        ])
+        to_sign = "\n".join([
+            "AWS4-HMAC-SHA256", timestamp, scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ])
+        signature = hmac.new(
+            self._signing_key(credentials.secret_key, day), to_sign.encode(), hashlib.sha256
+        ).hexdigest()
+        return f"{url}?{'&'.join(f'{k}={v}' for k, v in query)}&X-Amz-Signature={signature}"
 
     def _head(self, method: str, headers: dict[str, str]) -> tuple[str, list[tuple[str, str]]] | None:
         kind = (method, tuple(sorted(headers)))
@@ -136,11 +191,11 @@ class UrlSigner:
         ours = urlsplit(self._own_url(head, extra, method, self.PROBE_KEY, headers, 60))
 
         def comparable(parts: Any) -> tuple[Any, ...]:
-            fixed = sorted(
-                (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in self._VARYING
-            )
-            credential = dict(parse_qsl(parts.query)).get("X-Amz-Credential", "").split("/")
-            return parts.scheme, parts.netloc, parts.path, fixed, credential[:1] + credential[2:]
+            pairs = parse_qsl(parts.query, keep_blank_values=True)
+            fixed = [(k, v) for k, v in pairs if k not in self._VARYING]
+            credential = dict(pairs).get("X-Amz-Credential", "").split("/")
+            order = [k for k, _ in pairs]
+            return parts.scheme, parts.netloc, parts.path, order, fixed, credential[:1] + credential[2:]
 
         if comparable(ours) != comparable(theirs):
             logger.warning("S3 URLs: signed by the client on every call (%s differs)", theirs.netloc)

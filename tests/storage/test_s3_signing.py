@@ -39,6 +39,8 @@ def test_upload_urls_are_the_clients_own(s3_storage, pinned_clock, key):
         HttpMethod="PUT",
     )
     assert ours == theirs
+    s3_storage.url(key)
+    assert_signed_here(s3_storage)
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -86,3 +88,34 @@ def test_when_its_url_differs_from_the_clients_the_client_signs_every_url(s3_sto
         "get_object", Params={"Bucket": s3_storage.bucket_name, "Key": "uploads/abc/photo.jpg"},
         ExpiresIn=60, HttpMethod="GET",
     )
+
+
+@pytest.mark.parametrize("options", [
+    {"security_token": "FwoGZXIvYXdzE+token/with=odd&chars"},  # temporary credentials
+    {"addressing_style": "virtual", "endpoint_url": "https://s3.example.com:443"},
+    {"addressing_style": "virtual", "endpoint_url": "http://[::1]:9000"},
+    {"region_name": "eu-west-3", "endpoint_url": None, "addressing_style": "virtual"},
+])
+def test_other_configurations_get_the_clients_own_urls_too(settings, s3_server, pinned_clock, options):
+    from django_uploadkit.storage import get_backend
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "STORAGE": "s3",
+                          "STORAGE_OPTIONS": {**s3_options(s3_server), **options}}
+    backend = get_backend()
+    for key in KEYS:
+        ours = backend.presigned_put_url(key, content_type="image/png", size=9, expires_in=900)
+        theirs = backend.client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": backend.bucket_name, "Key": key, "ContentType": "image/png",
+                    "ContentLength": 9},
+            ExpiresIn=900, HttpMethod="PUT",
+        )
+        assert ours == theirs
+        assert backend.url(key) == backend.storage.url(key)
+    assert_signed_here(backend)
+
+
+def assert_signed_here(backend):
+    """The URLs above came from the signer itself, not from its fallback to the client."""
+    heads = backend.signer._heads
+    assert len(heads) == 2 and None not in heads.values(), heads
