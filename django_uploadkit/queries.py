@@ -100,6 +100,7 @@ class CompiledSelect(Generic[M]):
 class _InsertPlan:
     def __init__(self, obj: Model, fields: list[Any], alias: str, guard: str | None) -> None:
         meta = type(obj)._meta
+        self.fields = fields  # as save() writes them: all but a primary key the database makes
         query = InsertQuery(type(obj))
         query.insert_values(fields, [obj])
         self.compiler = compiler = query.get_compiler(using=alias)
@@ -180,15 +181,15 @@ def insert_one(obj: Model, using: str | None = None, *, guard: tuple[str, list[A
     if not can_insert_directly(cls) or not (pk_set or meta.auto_field):
         return _save(obj, using, guard)
     obj._prepare_related_fields_for_save(operation_name="save")
-    fields = [f for f in meta.local_concrete_fields if not f.generated and (pk_set or f is not meta.auto_field)]
     connection = connections[using]
     plans = _plans_of(connection)
     plan_key = ("insert", cls, pk_set, guard[0] if guard else None)
     plan = plans.get(plan_key)
     if plan is None:
+        fields = [f for f in meta.local_concrete_fields if not f.generated and (pk_set or f is not meta.auto_field)]
         plan = plans[plan_key] = _InsertPlan(obj, fields, using, guard[0] if guard else None)
     compiler = plan.compiler
-    params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
+    params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in plan.fields]
     if not plan.usable or any(hasattr(p, "as_sql") for p in params):
         return _save(obj, using, guard)
     if guard is not None:

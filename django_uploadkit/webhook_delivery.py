@@ -30,7 +30,6 @@ from . import outbox, queries
 from .conf import uploadkit_settings
 from .ids import new_file_id
 from .models import File, Project, WebhookDelivery, WebhookEvent
-from .queries import CompiledSelect
 from .webhooks import UnsafeWebhookUrl, check_webhook_url, generate_secret, sign_webhook
 
 logger = logging.getLogger(__name__)
@@ -214,7 +213,7 @@ def _claim(event_id: str, now: Any) -> bool:
 
 
 # The event and its project, read on every attempt: SQL built once per connection (queries.py).
-_EVENT_WITH_PROJECT = CompiledSelect(
+_EVENT_WITH_PROJECT = queries.CompiledSelect(
     lambda pk: WebhookEvent.objects.select_related("project").filter(pk=pk).order_by(), "pk"
 )
 

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -80,6 +81,16 @@ def storages_options() -> dict[str, Any]:
     return {}
 
 
+@dataclass(frozen=True)
+class _Head:
+    """What every URL of one kind shares, learned from the client: all before the key."""
+
+    origin: str  # scheme://netloc
+    path: str  # the path up to the key, percent-encoded
+    host: str  # the Host header botocore signs
+    extra: list[tuple[str, str]]  # parameters besides the X-Amz-* ones
+
+
 class UrlSigner:
     """Presigned URLs signed here with SigV4 (query string, UNSIGNED-PAYLOAD), as botocore signs
     them, without the client's per-call machinery around the signature: endpoint-ruleset
@@ -104,7 +115,7 @@ class UrlSigner:
         self.session = session  # the client's: the same credentials, refreshed as they expire
         self.bucket = bucket
         self.region = client.meta.region_name
-        self._heads: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[str, str]]] | None] = {}
+        self._heads: dict[tuple[str, tuple[str, ...]], _Head | None] = {}
         self._lock = threading.Lock()
         self._signing_keys: dict[tuple[str, str], bytes] = {}
 
@@ -131,8 +142,7 @@ class UrlSigner:
         return key
 
     def _own_url(
-        self, head: str, extra: list[tuple[str, str]], method: str, name: str,
-        headers: dict[str, str], expires_in: int,
+        self, head: _Head, method: str, name: str, headers: dict[str, str], expires_in: int
     ) -> str:
         credentials = self.session.get_credentials()
         if credentials is None:
@@ -141,9 +151,8 @@ class UrlSigner:
         timestamp = botocore.auth.get_current_datetime().strftime("%Y%m%dT%H%M%SZ")
         day = timestamp[:8]
         scope = f"{day}/{self.region}/s3/aws4_request"
-        url = head + percent_encode(name, safe="/~")
-        parts = urlsplit(url)
-        signed = {"host": _host_header(url, parts)}
+        path = head.path + percent_encode(name, safe="/~")
+        signed = {"host": head.host}
         signed.update((k.lower(), " ".join(str(v).split())) for k, v in headers.items())
         names = sorted(signed)
         auth = [
@@ -155,10 +164,10 @@ class UrlSigner:
         ]
         if credentials.token is not None:
             auth.append(("X-Amz-Security-Token", credentials.token))
-        query = [(percent_encode(k), percent_encode(v)) for k, v in [*extra, *auth]]
+        query = [(percent_encode(k), percent_encode(v)) for k, v in [*head.extra, *auth]]
         canonical = "\n".join([
             method,
-            parts.path,
+            path,
             "&".join(f"{k}={v}" for k, v in sorted(query)),
             "".join(f"{n}:{signed[n]}\n" for n in names),
             ";".join(names),
@@ -171,24 +180,32 @@ class UrlSigner:
         signature = hmac.new(
             self._signing_key(credentials.secret_key, day), to_sign.encode(), hashlib.sha256
         ).hexdigest()
-        return f"{url}?{'&'.join(f'{k}={v}' for k, v in query)}&X-Amz-Signature={signature}"
+        return f"{head.origin}{path}?{'&'.join(f'{k}={v}' for k, v in query)}&X-Amz-Signature={signature}"
 
-    def _head(self, method: str, headers: dict[str, str]) -> tuple[str, list[tuple[str, str]]] | None:
+    def _head(self, method: str, headers: dict[str, str]) -> _Head | None:
         kind = (method, tuple(sorted(headers)))
+        if kind in self._heads:  # learned once; only the learning takes the lock
+            return self._heads[kind]
         with self._lock:
             if kind not in self._heads:
                 self._heads[kind] = self._learn(method, headers)
             return self._heads[kind]
 
-    def _learn(self, method: str, headers: dict[str, str]) -> tuple[str, list[tuple[str, str]]] | None:
-        theirs = urlsplit(self._client_url(method, self.PROBE_KEY, headers, 60))
+    def _learn(self, method: str, headers: dict[str, str]) -> _Head | None:
+        """The client's URL for the probe key, up to the key; None if ours would differ."""
+        url = self._client_url(method, self.PROBE_KEY, headers, 60)
+        theirs = urlsplit(url)
         encoded = percent_encode(self.PROBE_KEY, safe="/~")
         if not theirs.path.endswith("/" + encoded):
             return None
-        head = f"{theirs.scheme}://{theirs.netloc}{theirs.path[: -len(encoded)]}"
-        query = parse_qsl(theirs.query, keep_blank_values=True)
-        extra = [(k, v) for k, v in query if not k.startswith("X-Amz-")]
-        ours = urlsplit(self._own_url(head, extra, method, self.PROBE_KEY, headers, 60))
+        head = _Head(
+            origin=f"{theirs.scheme}://{theirs.netloc}",
+            path=theirs.path[: -len(encoded)],
+            host=_host_header(url, theirs),
+            extra=[(k, v) for k, v in parse_qsl(theirs.query, keep_blank_values=True)
+                   if not k.startswith("X-Amz-")],
+        )
+        ours = urlsplit(self._own_url(head, method, self.PROBE_KEY, headers, 60))
 
         def comparable(parts: Any) -> tuple[Any, ...]:
             pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -200,14 +217,13 @@ class UrlSigner:
         if comparable(ours) != comparable(theirs):
             logger.warning("S3 URLs: signed by the client on every call (%s differs)", theirs.netloc)
             return None
-        return head, extra
+        return head
 
     def sign(self, method: str, name: str, headers: dict[str, str], expires_in: int) -> str:
-        learned = self._head(method, headers)
-        if learned is None:
+        head = self._head(method, headers)
+        if head is None:
             return self._client_url(method, name, headers, expires_in)
-        head, extra = learned
-        return self._own_url(head, extra, method, name, headers, expires_in)
+        return self._own_url(head, method, name, headers, expires_in)
 
 
 class S3Backend(StorageBackend):
