@@ -39,6 +39,7 @@ from .negotiation import JsonFirstNegotiation
 from .parsers import BoundedJSONParser
 from .serializers import (
     FileListQuerySerializer,
+    Serializer,
     UploadCompleteSerializer,
     UploadRequestSerializer,
 )
@@ -99,10 +100,8 @@ class UploadKitAPIView(APIView):
         return body
 
     @staticmethod
-    def validated(serializer_class: type, data: Any) -> dict[str, Any]:
-        serializer = serializer_class(data=data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+    def validated(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
+        return serializer_class.validate_data(data)
 
 
 # What a request on a recalled key may have got wrong from remembered data alone: the guard
