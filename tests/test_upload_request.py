@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test import override_settings
 
 from django_uploadkit.models import File
 
@@ -132,12 +133,23 @@ def test_each_validation_gets_its_own_fields_and_the_declared_ones_stay_unbound(
     "https://cdn.example.com/uploads/été.jpg",
     "https://cdn.example.com/uploads/a b<c>{d}|e^f`g\\h.jpg",
     "ftp://example.com/x",
+    "/",
+    "/uploadkit/objects/uploads/x/été.jpg",
+    "/uploadkit/objects/uploads/x/a b.jpg",
+    "/uploadkit/objects/./uploads/x/a.jpg",
+    "/uploadkit/objects/uploads/../x/a.jpg",
+    "//evil.example/x",
+    "relative/x.jpg",
 ])
-def test_absolute_urls_are_what_build_absolute_uri_gives(url):
+@pytest.mark.parametrize("secure, host", [(False, "testserver"), (True, "uploads.example.com:8443")])
+def test_absolute_urls_are_what_build_absolute_uri_gives(url, secure, host):
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
     from django_uploadkit.views import absolute_url
 
-    request = Request(APIRequestFactory().get("/api/v1/files"))
-    assert absolute_url(request, url) == request.build_absolute_uri(url)
+    request = Request(APIRequestFactory().get("/api/v1/files/", secure=secure, HTTP_HOST=host))
+    with override_settings(ALLOWED_HOSTS=["testserver", "uploads.example.com"]):
+        # Twice: the second time the request's scheme and host come from the first.
+        for path in (url, "/uploadkit/objects/uploads/y/b.jpg", url):
+            assert absolute_url(request, path) == request.build_absolute_uri(path)
