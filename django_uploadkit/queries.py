@@ -13,12 +13,14 @@ behaves exactly as it does with the queryset or ``save()`` itself. Queries run o
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone as dt_timezone
 from typing import Any, Callable, Generic, TypeVar
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet, signals
 from django.db.models.query import ModelIterable, get_related_populators
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -95,6 +97,89 @@ class CompiledSelect(Generic[M]):
         """The first row's instance, or None (for lookups by a unique value: no LIMIT added)."""
         objects = self.all(using, **values)
         return objects[0] if objects else None
+
+
+class _UpdatePlan:
+    """One ``update()`` compiled for one connection: its SQL, and for each parameter either a
+    caller's value (by name) or a constant."""
+
+    def __init__(self, queryset: QuerySet[Any], values: dict[str, Any], placeholders: dict[str, Any],
+                 fields: dict[str, Any], alias: str) -> None:
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        query.clear_select_clause()
+        compiler = query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        if not self.sql or query.related_updates or query.count_active_tables() != 1:
+            raise TypeError("CompiledUpdate runs updates of one table only.")
+        # Each placeholder as it reaches the parameters: prepared by its field.
+        prepared = {name: fields[name].get_db_prep_save(value, compiler.connection)
+                    for name, value in placeholders.items()}
+        self.params: list[tuple[str | None, Any]] = [
+            (next((n for n, v in prepared.items() if type(v) is type(p) and v == p), None), p)
+            for p in params
+        ]
+        missing = set(fields) - {name for name, _ in self.params}
+        if missing:
+            raise ValueError(f"Parameters {sorted(missing)} do not reach the SQL as given.")
+        # Names in the WHERE clause: None there would need IS NULL, which the SQL does not say.
+        set_count = len(params) - len(compiler.compile(query.where)[1])
+        self.condition_names = {name for name, _ in self.params[set_count:] if name}
+
+
+def _placeholder(field: Any, i: int) -> Any:
+    """A value of the field's type that no caller sends (a NUL inside, a year long gone...)."""
+    internal = field.get_internal_type()
+    if internal == "DateTimeField":
+        return datetime(1900 + i, 1, 1, tzinfo=dt_timezone.utc if settings.USE_TZ else None)
+    if internal in ("IntegerField", "BigIntegerField", "PositiveIntegerField",
+                    "PositiveBigIntegerField", "PositiveSmallIntegerField", "SmallIntegerField"):
+        return -(2**31) + 7919 * (i + 1)
+    if internal in ("CharField", "TextField"):
+        return _PLACEHOLDER.format(i)
+    raise TypeError(f"CompiledUpdate does not bind {internal} values.")
+
+
+class CompiledUpdate:
+    """``queryset.update(**values)`` built once per connection, then run with new values.
+
+    ``fields`` names each value and the model field it is for (its type, how it is prepared);
+    ``build`` receives a placeholder for each name and returns ``(queryset, values to set)``.
+    Updates of one table only. ``run`` returns the number of rows updated, as ``update()``
+    does; values go through each field's ``get_db_prep_save``, as with ``update()``. None may
+    be set, but not compared: the ORM would write IS NULL there.
+    """
+
+    def __init__(self, model: type[Model], build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
+                 **fields: str) -> None:
+        self._build = build
+        self._fields = {name: model._meta.get_field(field) for name, field in fields.items()}
+
+    def _plan(self, alias: str) -> _UpdatePlan:
+        plans = _plans_of(connections[alias])
+        plan = plans.get(self)
+        if plan is None:
+            placeholders = {n: _placeholder(f, i) for i, (n, f) in enumerate(self._fields.items())}
+            queryset, values = self._build(**placeholders)
+            plan = plans[self] = _UpdatePlan(queryset.using(alias), values, placeholders, self._fields, alias)
+        return plan
+
+    def run(self, using: str, **values: Any) -> int:
+        plan = self._plan(using)
+        connection = connections[using]
+        if values.keys() != self._fields.keys():
+            raise TypeError(f"CompiledUpdate takes exactly {sorted(self._fields)}.")
+        for name in plan.condition_names:
+            if values[name] is None:
+                raise TypeError(f"{name} is compared in the WHERE clause: it cannot be None.")
+        fields = self._fields
+        params = [
+            fields[name].get_db_prep_save(values[name], connection) if name else constant
+            for name, constant in plan.params
+        ]
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            return cursor.rowcount
 
 
 class _InsertPlan:

@@ -205,12 +205,37 @@ def next_delay(attempt: int) -> float:
 
 def _claim(event_id: str, now: Any) -> bool:
     lease = now + timedelta(seconds=float(uploadkit_settings.WEBHOOK_TIMEOUT) + 30)
-    return bool(
-        WebhookEvent.objects.filter(pk=event_id, status=Status.PENDING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=lease)
-    )
+    using = router.db_for_write(WebhookEvent)
+    return bool(_CLAIM.run(using, pk=event_id, now=now, lease=lease))
 
+
+# The updates every attempt makes: SQL built once per connection (queries.py).
+_CLAIM = queries.CompiledUpdate(
+    WebhookEvent,
+    lambda pk, now, lease: (
+        WebhookEvent.objects.filter(pk=pk, status=Status.PENDING).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        ),
+        {"lease_until": lease},
+    ),
+    pk="id", now="lease_until", lease="lease_until",
+)
+_FINISH = queries.CompiledUpdate(
+    WebhookEvent,
+    lambda pk, attempts, status, last_attempt_at, delivered_at, next_attempt_at: (
+        WebhookEvent.objects.filter(pk=pk),
+        {
+            "attempts": attempts,
+            "last_attempt_at": last_attempt_at,
+            "lease_until": None,
+            "status": status,
+            "delivered_at": delivered_at,
+            "next_attempt_at": next_attempt_at,
+        },
+    ),
+    pk="id", attempts="attempts", status="status", last_attempt_at="last_attempt_at",
+    delivered_at="delivered_at", next_attempt_at="next_attempt_at",
+)
 
 # The event and its project, read on every attempt: SQL built once per connection (queries.py).
 _EVENT_WITH_PROJECT = queries.CompiledSelect(
@@ -247,12 +272,14 @@ def attempt_delivery(event_id: str) -> float | None:
     done = delivery.succeeded or attempt >= max_attempts() or not project.webhook_url
     delay = None if done else next_delay(attempt)
     finished = timezone.now()
-    with transaction.atomic():
-        queries.insert_one(delivery)
-        WebhookEvent.objects.filter(pk=event.pk).update(
+    using = router.db_for_write(WebhookEvent)
+    with transaction.atomic(using):
+        queries.insert_one(delivery, using)
+        _FINISH.run(
+            using,
+            pk=event.pk,
             attempts=attempt,
             last_attempt_at=now,
-            lease_until=None,
             status=(
                 Status.DELIVERED
                 if delivery.succeeded

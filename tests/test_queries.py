@@ -154,3 +154,110 @@ def test_a_guarded_insert_never_truncates_a_value_too_long(project, route):
         return
     assert inserted and connection.vendor == "sqlite"  # SQLite keeps text whole
     assert File.objects.get(pk=file.pk).name == "x" * 300
+
+
+# -- CompiledUpdate ----------------------------------------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from django.db.models import Q  # noqa: E402
+
+from django_uploadkit.models import WebhookEvent  # noqa: E402
+from django_uploadkit.queries import CompiledUpdate  # noqa: E402
+
+Status = WebhookEvent.Status
+built = []
+
+
+def claim_query(pk, now, lease):
+    built.append(pk)
+    return (
+        WebhookEvent.objects.filter(pk=pk, status=Status.PENDING).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        ),
+        {"lease_until": lease},
+    )
+
+
+CLAIM = CompiledUpdate(WebhookEvent, claim_query, pk="id", now="lease_until", lease="lease_until")
+FINISH = CompiledUpdate(
+    WebhookEvent,
+    lambda pk, attempts, status, next_attempt_at: (
+        WebhookEvent.objects.filter(pk=pk),
+        {"attempts": attempts, "status": status, "lease_until": None, "next_attempt_at": next_attempt_at},
+    ),
+    pk="id", attempts="attempts", status="status", next_attempt_at="next_attempt_at",
+)
+
+
+def event(project, pk, **kwargs):
+    return WebhookEvent.objects.create(id=pk, project=project, event_type="file.uploaded", body="{}", **kwargs)
+
+
+def test_a_compiled_update_changes_the_rows_the_queryset_would(project):
+    now = timezone.now()
+    lease = now + timedelta(seconds=60)
+    cases = {
+        "msg_free": {},
+        "msg_lapsed": {"lease_until": now - timedelta(seconds=1)},
+        "msg_leased": {"lease_until": now + timedelta(seconds=5)},
+        "msg_done": {"status": Status.DELIVERED},
+    }
+    for pk, kwargs in cases.items():
+        event(project, pk, **kwargs)
+    expected = {pk: WebhookEvent.objects.filter(pk=pk).filter(
+        pk__in=claim_query(pk, now, lease)[0].values("pk")).exists() for pk in cases}
+    got = {pk: CLAIM.run("default", pk=pk, now=now, lease=lease) for pk in cases}
+    assert expected == {"msg_free": True, "msg_lapsed": True, "msg_leased": False, "msg_done": False}
+    assert got == {pk: int(claimable) for pk, claimable in expected.items()}
+    leases = dict(WebhookEvent.objects.values_list("pk", "lease_until"))
+    assert leases["msg_free"] == leases["msg_lapsed"] == lease
+    assert leases["msg_leased"] == cases["msg_leased"]["lease_until"]
+
+
+def test_a_compiled_update_sets_none_as_null_and_binds_each_run_its_own_values(project):
+    later = timezone.now() + timedelta(hours=1)
+    event(project, "msg_a", lease_until=timezone.now())
+    event(project, "msg_b")
+    assert FINISH.run("default", pk="msg_a", attempts=3, status=Status.PENDING, next_attempt_at=later) == 1
+    assert FINISH.run("default", pk="msg_b", attempts=1, status=Status.DELIVERED, next_attempt_at=None) == 1
+    assert FINISH.run("default", pk="msg_none", attempts=1, status=Status.FAILED, next_attempt_at=None) == 0
+    rows = {e.pk: (e.attempts, e.status, e.lease_until, e.next_attempt_at) for e in WebhookEvent.objects.all()}
+    assert rows == {"msg_a": (3, "PENDING", None, later), "msg_b": (1, "DELIVERED", None, None)}
+
+
+def test_a_compiled_update_is_one_query_built_once_per_connection(project, django_assert_num_queries):
+    event(project, "msg_once")
+    now = timezone.now()
+    CLAIM.run("default", pk="msg_once", now=now, lease=now)
+    builds = len(built)
+    with django_assert_num_queries(1):
+        CLAIM.run("default", pk="msg_once", now=now + timedelta(seconds=1), lease=now)
+    assert len(built) == builds
+
+
+def test_none_is_refused_where_the_orm_would_compare_with_is_null(project):
+    with pytest.raises(TypeError):
+        CLAIM.run("default", pk="msg_x", now=None, lease=timezone.now())
+
+
+def test_a_failed_update_marks_the_transaction_for_rollback(project):
+    event(project, "msg_first")
+    event(project, "msg_checked")
+    with transaction.atomic():
+        FINISH.run("default", pk="msg_first", attempts=2, status=Status.FAILED, next_attempt_at=None)
+        with pytest.raises(IntegrityError):  # attempts is a PositiveIntegerField: CHECK >= 0
+            FINISH.run("default", pk="msg_checked", attempts=-1, status=Status.FAILED, next_attempt_at=None)
+        # The caller caught the error: the block ends in a rollback, not a half-done commit.
+    assert list(WebhookEvent.objects.order_by("pk").values_list("pk", "attempts")) == [
+        ("msg_checked", 0), ("msg_first", 0)]
+
+
+def test_updates_that_need_more_than_one_table_are_refused(project):
+    joined = CompiledUpdate(
+        WebhookEvent,
+        lambda slug: (WebhookEvent.objects.filter(project__slug=slug), {"attempts": 1}),
+        slug="id",
+    )
+    with pytest.raises(TypeError):
+        joined.run("default", slug="acme")
