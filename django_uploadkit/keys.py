@@ -8,7 +8,6 @@ nothing. A row is found by its non-secret prefix and the hash compared in consta
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import string
@@ -41,8 +40,8 @@ class IssuedKey:
 
 
 def hash_key(plaintext: str) -> str:
-    secret = uploadkit_settings.secret.encode()
-    return hmac.new(secret, plaintext.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the same HMAC-SHA256 in one C call (hmac.new builds a Python object).
+    return hmac.digest(uploadkit_settings.secret.encode(), plaintext.encode(), "sha256").hex()
 
 
 # A well-formed key, whole: one compiled match is several times cheaper per request than a

@@ -78,3 +78,14 @@ def test_last_used_is_refreshed_after_the_interval(project):
     ApiKey.objects.filter(pk=issued.api_key.pk).update(last_used_at=old)
     authenticate_key(issued.plaintext)
     assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at > old
+
+
+def test_the_stored_hash_is_hmac_sha256_of_the_key_under_the_secret(settings):
+    # Keys already issued are stored under this hash: changing it would lock every client out.
+    import hashlib
+    import hmac
+
+    settings.UPLOADKIT = {"SECRET": "a-fixed-secret"}
+    plaintext = "uk_live_" + "A1b2" * 8
+    expected = hmac.new(b"a-fixed-secret", plaintext.encode(), hashlib.sha256).hexdigest()
+    assert hash_key(plaintext) == expected

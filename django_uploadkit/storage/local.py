@@ -7,7 +7,7 @@ Content-Type, the signed length, the signature and the expiry.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import hmac
 import json
 import os
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterable
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -64,6 +64,12 @@ def _object_path_head() -> str:
     return head
 
 
+@functools.lru_cache(maxsize=4)
+def _signing_key(secret: str) -> bytes:
+    """The upload-URL key derived from the secret: derived once, not for every URL."""
+    return hmac.digest(secret.encode(), b"uploadkit.local-upload", "sha256")
+
+
 class LocalBackend(StorageBackend):
     """Django's FileSystemStorage under ``ROOT`` (default ``MEDIA_ROOT/uploadkit``)."""
 
@@ -82,24 +88,16 @@ class LocalBackend(StorageBackend):
     # -- signing ---------------------------------------------------------------------------
 
     def _signature(self, key: str, content_type: str, size: int, expires: int) -> str:
-        secret = hmac.new(
-            uploadkit_settings.secret.encode(), b"uploadkit.local-upload", hashlib.sha256
-        ).digest()
         message = f"PUT\n{key}\n{content_type}\n{size}\n{expires}".encode()
-        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+        return hmac.digest(_signing_key(uploadkit_settings.secret), message, "sha256").hex()
 
     def presigned_put_url(
         self, key: str, *, content_type: str, size: int, expires_in: int
     ) -> str:
         expires = int(time.time()) + int(expires_in)
-        query = urlencode(
-            {
-                "type": content_type,
-                "size": size,
-                "expires": expires,
-                "signature": self._signature(key, content_type, size, expires),
-            }
-        )
+        signature = self._signature(key, content_type, size, expires)
+        # urlencode() of the four, written out: only the type needs quoting.
+        query = f"type={quote_plus(content_type)}&size={int(size)}&expires={expires}&signature={signature}"
         return f"{self._object_path(key)}?{query}"
 
     def _object_path(self, key: str) -> str:

@@ -163,3 +163,23 @@ def test_object_urls_are_what_reverse_gives(db, key, script_prefix):
         assert backend.url(key).startswith(script_prefix)
     finally:
         set_script_prefix("/")
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", "application/vnd.api+json", "text/plain; charset=utf-8"])
+def test_an_upload_url_is_signed_as_urls_already_issued_were(settings, content_type):
+    # Outstanding upload URLs must keep working across an upgrade: the same query, the same
+    # HMAC-SHA256 under the key derived from the secret.
+    import hashlib
+    import hmac
+
+    settings.UPLOADKIT = {"SECRET": "a-fixed-secret", "STORAGE": "local"}
+    before = int(time.time())
+    url = get_backend().presigned_put_url("uploads/x/a b.jpg", content_type=content_type, size=42, expires_in=600)
+    path, query = url.split("?", 1)
+    expires = int(parse_qs(query)["expires"][0])
+    assert before + 600 <= expires <= int(time.time()) + 600
+    derived = hmac.new(b"a-fixed-secret", b"uploadkit.local-upload", hashlib.sha256).digest()
+    message = f"PUT\nuploads/x/a b.jpg\n{content_type}\n42\n{expires}".encode()
+    signature = hmac.new(derived, message, hashlib.sha256).hexdigest()
+    assert query == urlencode({"type": content_type, "size": 42, "expires": expires, "signature": signature})
+    assert path.endswith("/uploads/x/a%20b.jpg")
