@@ -413,10 +413,15 @@ def bench_request_vs_ceiling(p: dict[str, Any], key: str) -> dict[str, Any]:
             {
                 "uploadkit": {"url": g.url + "/api/v1/upload/request", "method": "POST", "body": OUR_BODY, "key": key},
                 "ceiling": {"url": g.url + "/bench/ceiling", "method": "POST", "body": OUR_BODY},
+                # Floors: the ceiling plus a round trip, plus the one INSERT (bench/views.py).
+                "round_trip": {"url": g.url + "/bench/round-trip", "method": "POST", "body": OUR_BODY},
+                "insert_only": {"url": g.url + "/bench/insert", "method": "POST", "body": OUR_BODY},
             },
             p,
         )
     out["ratio_rps"] = ratio(out["raw"], "uploadkit", "ceiling", "rps")
+    out["ratio_round_trip"] = ratio(out["raw"], "round_trip", "ceiling", "rps")
+    out["ratio_insert_only"] = ratio(out["raw"], "insert_only", "ceiling", "rps")
     return out
 
 
@@ -1029,6 +1034,14 @@ def table(results: dict[str, Any]) -> list[str]:
             f"| 1 | CPU per request, µs: gunicorn / postgres / whole machine; ours, ceiling | "
             f"{cpu(u, ('gunicorn', 'postgres', 'machine'))}; {cpu(c, ('gunicorn', 'postgres', 'machine'))} | | |",
         ]
+        if "ratio_insert_only" in r["1"]:
+            t, i = r["1"]["sides"]["round_trip"], r["1"]["sides"]["insert_only"]
+            rows += [
+                f"| 1 | floor: ceiling + one SELECT 1, req/s; ÷ ceiling | {fmt(t['rps'])}; {fmt(r['1']['ratio_round_trip'], 2)} | | |",
+                f"| 1 | floor: ceiling + the one INSERT alone, req/s; ÷ ceiling | {fmt(i['rps'])}; {fmt(r['1']['ratio_insert_only'], 2)} | | |",
+                f"| 1 | CPU per request, µs: gunicorn / postgres / whole machine; + SELECT 1, + INSERT | "
+                f"{cpu(t, ('gunicorn', 'postgres', 'machine'))}; {cpu(i, ('gunicorn', 'postgres', 'machine'))} | | |",
+            ]
     if "2" in r:
         u, c = r["2"]["sides"]["uploadkit_s3"], r["2"]["sides"]["peer"]
         rows += [
