@@ -51,7 +51,7 @@ test-sqlite: install
 BENCH_VENV ?= bench/.venv
 BENCH_PY := $(BENCH_VENV)/bin/python
 
-.PHONY: bench bench-quick bench-install
+.PHONY: bench bench-quick bench-install bench-instructions
 
 $(BENCH_VENV)/.installed: pyproject.toml
 	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
@@ -63,6 +63,10 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(SUDO) apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk
 
+/usr/bin/valgrind:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q valgrind
+
 bench-install: $(BENCH_VENV)/.installed node_modules/.installed /usr/bin/wrk
 
 # Everything, at full size (about 15 minutes): writes bench/results.json and BENCHMARKS.md.
@@ -72,3 +76,8 @@ bench: bench-install
 # The same, smaller and shorter (under two minutes): writes bench/results-quick.json.
 bench-quick: bench-install
 	$(BENCH_PY) -m bench.run --quick
+
+# Instructions per request and per webhook attempt, counted by callgrind (under a minute):
+# steady on a shared machine, where throughput is not. Writes bench/instructions.json.
+bench-instructions: bench-install /usr/bin/valgrind
+	$(BENCH_PY) -m bench.instructions
