@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import json
 import logging
@@ -55,12 +56,31 @@ def _http() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None or _local.pid != os.getpid():
         session = requests.Session()
+        # What requests takes from the environment comes from _environment() instead: read
+        # once per URL, not scanned from os.environ two or three times per delivery.
+        session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         adapter = HTTPAdapter(pool_connections=32, pool_maxsize=2)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         _local.session, _local.pid = session, os.getpid()
     return session
+
+
+@functools.lru_cache(maxsize=256)
+def _environment(url: str) -> dict[str, Any]:
+    """What requests would take from the environment for ``url`` (``trust_env``): the proxies
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, none for a ``NO_PROXY`` host), the CA bundle
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) and ``.netrc`` credentials. Read once per
+    process and URL: requests scanned all of ``os.environ`` on every delivery, which cost more
+    than a quarter of an attempt's instructions (BENCHMARKS.md, item 7). A change to these
+    variables reaches a worker when it restarts."""
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return {
+        "proxies": requests.utils.get_environ_proxies(url),
+        "verify": verify,
+        "auth": requests.utils.get_netrc_auth(url),
+    }
 
 
 # -- endpoint and secret -----------------------------------------------------------------------
@@ -330,7 +350,8 @@ def _post(project: Project, event: WebhookEvent, delivery: WebhookDelivery) -> N
         # The body is read only up to the excerpt: a short one (the usual) is read to its end and
         # the connection goes back to the pool; a longer one closes it.
         with _http().post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True,
+            **_environment(url),
         ) as response:
             delivery.status_code = response.status_code
             excerpt = response.raw.read(EXCERPT_CHARS * 4, decode_content=True) or b""

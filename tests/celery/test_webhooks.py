@@ -23,6 +23,7 @@ from django_uploadkit.webhooks import (
     verify_webhook,
 )
 
+from ..servers.webhook_receiver import WebhookReceiver
 from .conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -295,13 +296,7 @@ def test_deliveries_reuse_one_kept_alive_connection(settings, tmp_path, project)
     thread.start()
     try:
         webhook_delivery.set_webhook_url(project, f"http://127.0.0.1:{server.server_address[1]}/h")
-        events = [
-            WebhookEvent.objects.create(
-                id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
-                body='{"type":"file.uploaded"}', next_attempt_at=None,
-            )
-            for _ in range(3)
-        ]
+        events = [new_event(project) for _ in range(3)]
         for event in events:
             assert webhook_delivery.attempt_delivery(event.pk) is None
         assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"DELIVERED"}
@@ -310,6 +305,14 @@ def test_deliveries_reuse_one_kept_alive_connection(settings, tmp_path, project)
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def new_event(project: Project) -> WebhookEvent:
+    """An event recorded and not yet attempted (delivered in-process by the test)."""
+    return WebhookEvent.objects.create(
+        id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
+        body='{"type":"file.uploaded"}', next_attempt_at=None,
+    )
 
 
 def test_the_session_keeps_no_cookie_between_deliveries(runner, project, upload, receiver):
@@ -327,3 +330,59 @@ def test_each_process_makes_its_own_session(monkeypatch):
     assert webhook_delivery._http() is first
     monkeypatch.setattr(webhook_delivery.os, "getpid", lambda: -1)  # as after a fork
     assert webhook_delivery._http() is not first
+
+
+# -- the environment: proxies ------------------------------------------------------------------
+
+
+@pytest.fixture
+def environment(monkeypatch, settings, tmp_path):
+    """A clean proxy environment, read afresh: no proxy variables but the test's own."""
+    from .conftest import TEST_UPLOADKIT
+
+    settings.UPLOADKIT = {**TEST_UPLOADKIT, "STORAGE_OPTIONS": {"ROOT": str(tmp_path)}}
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    webhook_delivery._environment.cache_clear()
+    yield monkeypatch
+    webhook_delivery._environment.cache_clear()
+
+
+def deliver_one(project: Project, url: str) -> WebhookEvent:
+    webhook_delivery.set_webhook_url(project, url)
+    event = new_event(project)
+    webhook_delivery.attempt_delivery(event.pk)
+    event.refresh_from_db()
+    return event
+
+
+def origin(receiver: WebhookReceiver) -> str:
+    return receiver.url.rsplit("/", 1)[0]
+
+
+def test_a_proxy_from_the_environment_carries_deliveries(environment, project):
+    with WebhookReceiver() as proxy:  # as a proxy, it is asked for the absolute URL
+        environment.setenv("http_proxy", origin(proxy))
+        # Nothing listens on 127.0.0.9:9: the delivery succeeds only through the proxy.
+        event = deliver_one(project, "http://127.0.0.9:9/hook")
+        assert event.status == Status.DELIVERED
+        [request] = proxy.received
+        assert request.path == "http://127.0.0.9:9/hook" and request.headers["webhook-id"] == event.pk
+
+
+def test_no_proxy_sends_a_delivery_straight_to_its_receiver(environment, project):
+    with WebhookReceiver() as proxy, WebhookReceiver() as receiver:
+        environment.setenv("http_proxy", origin(proxy))
+        environment.setenv("no_proxy", "127.0.0.1")
+        event = deliver_one(project, receiver.url)
+        assert event.status == Status.DELIVERED
+        assert [r.path for r in receiver.received] == ["/hooks"] and proxy.received == []
+
+
+def test_the_environment_is_read_once_per_url(environment, project):
+    with WebhookReceiver() as receiver:
+        deliver_one(project, receiver.url)
+        environment.setenv("http_proxy", "http://127.0.0.9:9")  # seen only after a restart
+        assert deliver_one(project, receiver.url).status == Status.DELIVERED
+        assert len(receiver.received) == 2
