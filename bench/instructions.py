@@ -42,9 +42,11 @@ def main() -> None:
     if args.case:
         run_case(args.case)
         return
-    from bench.run import ensure_database, log
+    from bench.run import api_project, django_setup, ensure_database, log
 
     ensure_database()
+    django_setup()  # migrations and the fixtures made once, here, not by three cases at once
+    api_project()
     out_dir = BENCH / ".data" / "callgrind"
     out_dir.mkdir(parents=True, exist_ok=True)
     procs = {}
@@ -57,13 +59,18 @@ def main() -> None:
         )
         log(f"{case}: under callgrind (pid {procs[case].pid})")
     results: dict[str, Any] = {}
-    for case, proc in procs.items():
-        output, _ = proc.communicate()
-        collected = re.search(r"Collected : (\d+)", output)
-        if proc.returncode != 0 or not collected or "MEASURED-OK" not in output:
-            raise SystemExit(f"{case} failed:\n{output[-3000:]}")
-        results[case] = {"instructions_per_call": int(collected.group(1)) / MEASURED, "calls": MEASURED}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH.parent,
+    try:
+        for case, proc in procs.items():
+            output, _ = proc.communicate()
+            collected = re.search(r"Collected : (\d+)", output)
+            if proc.returncode != 0 or not collected or "MEASURED-OK" not in output:
+                raise SystemExit(f"{case} failed:\n{output[-3000:]}")
+            results[case] = {"instructions_per_call": int(collected.group(1)) / MEASURED, "calls": MEASURED}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCH.parent,
                             capture_output=True, text=True).stdout.strip()
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
               "python": sys.version.split()[0], "results": results}
@@ -86,9 +93,12 @@ def measured(loop: Callable[[], None]) -> None:
 def run_case(case: str) -> None:
     if case == "webhook_attempt":
         os.environ["UPLOADKIT_ALLOW_PRIVATE_WEBHOOKS"] = "1"  # the receiver is on loopback
+    import django
+
     from bench import run
 
-    run.django_setup()
+    os.environ.update(run.base_env())  # as run.django_setup(), without migrating again
+    django.setup()
     if case == "webhook_attempt":
         webhook_case()
     else:
@@ -99,9 +109,13 @@ def request_case(case: str) -> None:
     from django.core.wsgi import get_wsgi_application
 
     from bench import run
+    from django_uploadkit.keys import create_api_key
+    from django_uploadkit.models import Project
 
     app = get_wsgi_application()
-    _, key = run.api_project()
+    key = ""
+    if case == "upload_request":
+        key = create_api_key(Project.objects.get(slug="bench-api"), name="bench").plaintext
     body = run.OUR_BODY.encode()
     path = "/bench/ceiling" if case == "ceiling" else "/api/v1/upload/request"
 

@@ -17,6 +17,7 @@ from datetime import datetime, timezone as dt_timezone
 from typing import Any, Callable, Generic, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import FullResultSet
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet, signals
 from django.db.models.query import ModelIterable, get_related_populators
@@ -101,42 +102,69 @@ class CompiledSelect(Generic[M]):
 
 class _UpdatePlan:
     """One ``update()`` compiled for one connection: its SQL, and for each parameter either a
-    caller's value (by name) or a constant."""
+    caller's value (by name) or a constant.
 
-    def __init__(self, queryset: QuerySet[Any], values: dict[str, Any], placeholders: dict[str, Any],
+    The update is compiled twice, with two sets of placeholders: a value the SQL uses only
+    transformed (``__startswith``'s LIKE pattern, ``__date``) differs between the two as an
+    unrecognised constant, and is refused rather than frozen into the plan.
+    """
+
+    def __init__(self, build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
                  fields: dict[str, Any], alias: str) -> None:
-        query = queryset.query.chain(UpdateQuery)
-        query.add_update_values(values)
-        query.clear_select_clause()
-        compiler = query.get_compiler(using=alias)
-        self.sql, params = compiler.as_sql()
-        if not self.sql or query.related_updates or query.count_active_tables() != 1:
-            raise TypeError("CompiledUpdate runs updates of one table only.")
-        # Each placeholder as it reaches the parameters: prepared by its field.
-        prepared = {name: fields[name].get_db_prep_save(value, compiler.connection)
-                    for name, value in placeholders.items()}
-        self.params: list[tuple[str | None, Any]] = [
-            (next((n for n, v in prepared.items() if type(v) is type(p) and v == p), None), p)
-            for p in params
+        connection = connections[alias]
+        (self.sql, self.params, condition_start), (other_sql, other_params, _) = [
+            _compile_update(build, fields, alias, connection, variant) for variant in (0, 1)
         ]
+        if other_sql != self.sql or [n for n, _ in other_params] != [n for n, _ in self.params] or any(
+            name is None and a != b for (name, a), (_, b) in zip(self.params, other_params)
+        ):
+            raise ValueError("A value reaches the SQL transformed: CompiledUpdate binds plain values only.")
         missing = set(fields) - {name for name, _ in self.params}
         if missing:
             raise ValueError(f"Parameters {sorted(missing)} do not reach the SQL as given.")
         # Names in the WHERE clause: None there would need IS NULL, which the SQL does not say.
-        set_count = len(params) - len(compiler.compile(query.where)[1])
-        self.condition_names = {name for name, _ in self.params[set_count:] if name}
+        self.condition_names = {name for name, _ in self.params[condition_start:] if name}
 
 
-def _placeholder(field: Any, i: int) -> Any:
-    """A value of the field's type that no caller sends (a NUL inside, a year long gone...)."""
+def _compile_update(build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]], fields: dict[str, Any],
+                    alias: str, connection: Any, variant: int) -> tuple[str, list[tuple[str | None, Any]], int]:
+    """The SQL and named parameters for one set of placeholders, and where the WHERE clause's
+    parameters start."""
+    placeholders = {n: _placeholder(f, i, variant, connection) for i, (n, f) in enumerate(fields.items())}
+    queryset, values = build(**placeholders)
+    if queryset.query.is_sliced or queryset.query.combinator:
+        raise TypeError("CompiledUpdate cannot update a sliced or combined queryset.")
+    query = queryset.using(alias).query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.clear_select_clause()
+    compiler = query.get_compiler(using=alias)
+    sql, params = compiler.as_sql()
+    if not sql or query.related_updates or query.count_active_tables() != 1:
+        raise TypeError("CompiledUpdate runs updates of one table only.")
+    # Each placeholder as it reaches the parameters: prepared by its field.
+    prepared = {name: fields[name].get_db_prep_save(value, connection) for name, value in placeholders.items()}
+    named = [(next((n for n, v in prepared.items() if type(v) is type(p) and v == p), None), p) for p in params]
+    try:
+        condition_count = len(compiler.compile(query.where)[1])
+    except FullResultSet:  # no condition at all
+        condition_count = 0
+    return sql, named, len(params) - condition_count
+
+
+def _placeholder(field: Any, i: int, variant: int, connection: Any) -> Any:
+    """A value of the field's type that no caller sends: a NUL inside, a year long gone, an
+    integer near the top of the column's range (inside it: a value out of range would change
+    the condition Django builds)."""
     internal = field.get_internal_type()
+    n = 2 * i + variant + 1
     if internal == "DateTimeField":
-        return datetime(1900 + i, 1, 1, tzinfo=dt_timezone.utc if settings.USE_TZ else None)
+        return datetime(1800 + n, 1, 1, tzinfo=dt_timezone.utc if settings.USE_TZ else None)
     if internal in ("IntegerField", "BigIntegerField", "PositiveIntegerField",
                     "PositiveBigIntegerField", "PositiveSmallIntegerField", "SmallIntegerField"):
-        return -(2**31) + 7919 * (i + 1)
+        high = connection.ops.integer_field_range(internal)[1]
+        return (2**31 - 1 if high is None else high) - 97 * n
     if internal in ("CharField", "TextField"):
-        return _PLACEHOLDER.format(i)
+        return _PLACEHOLDER.format(f"{i}.{variant}")
     raise TypeError(f"CompiledUpdate does not bind {internal} values.")
 
 
@@ -159,9 +187,7 @@ class CompiledUpdate:
         plans = _plans_of(connections[alias])
         plan = plans.get(self)
         if plan is None:
-            placeholders = {n: _placeholder(f, i) for i, (n, f) in enumerate(self._fields.items())}
-            queryset, values = self._build(**placeholders)
-            plan = plans[self] = _UpdatePlan(queryset.using(alias), values, placeholders, self._fields, alias)
+            plan = plans[self] = _UpdatePlan(self._build, self._fields, alias)
         return plan
 
     def run(self, using: str, **values: Any) -> int:

@@ -7,7 +7,6 @@ import json
 import threading
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -63,42 +62,40 @@ class Serializer(serializers.Serializer):
             for name, field in self._declared_fields.items()
         }
 
+    # Whether validated_from() may reuse one instance per thread: only for a class whose fields
+    # do not depend on settings and whose validation reads nothing but the data it is given
+    # (no initial_data, no context).
+    reuse_instances = False
+
     @classmethod
-    def validate_data(cls, data: Any) -> dict[str, Any]:
+    def validated_from(cls, data: Any) -> dict[str, Any]:
         """``cls(data=data)``, ``is_valid(raise_exception=True)``, ``validated_data``: the same
-        result and the same ValidationError, on an instance made once per thread.
+        result and the same ValidationError, on one instance per thread for a class that sets
+        ``reuse_instances``.
 
         Making an instance (copying and binding its fields) cost three times what validating
-        with it did: 115 against 30 us per upload/request (BENCHMARKS.md, item 1). Validation
-        keeps no state on the instance; a settings change makes new instances (fields may be
-        built from settings, as FileListQuerySerializer's limit is).
+        with it did: 115 against 30 us per upload/request (BENCHMARKS.md, item 1).
         """
-        bound = _bound.__dict__
-        entry = bound.get(cls)
-        if entry is None or entry[0] != _settings_generation:
-            entry = bound[cls] = (_settings_generation, cls())
-        try:
-            return entry[1].run_validation(data)
-        except serializers.ValidationError:
-            # Refused: worded exactly as is_valid() words it (it rewords "no data", for one).
-            serializer = cls(data=data)
-            serializer.is_valid(raise_exception=True)
-            return serializer.validated_data
+        if cls.reuse_instances:
+            bound = _bound.__dict__
+            serializer = bound.get(cls)
+            if serializer is None:
+                serializer = bound[cls] = cls()
+            try:
+                return serializer.run_validation(data)
+            except serializers.ValidationError:
+                pass  # refused: worded by is_valid() below (it rewords "no data", for one)
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
 
 _bound = threading.local()
-_settings_generation = 0
-
-
-def _new_settings_generation(**kwargs: Any) -> None:
-    global _settings_generation
-    _settings_generation += 1
-
-
-setting_changed.connect(_new_settings_generation)
 
 
 class UploadRequestSerializer(Serializer):
+    reuse_instances = True
+
     fileName = StrictCharField(min_length=1, max_length=255)
     fileSize = StrictIntegerField(min_value=1)
     contentType = StrictCharField(
@@ -134,6 +131,8 @@ def _depth(value: Any) -> int:
 
 
 class UploadCompleteSerializer(Serializer):
+    reuse_instances = True
+
     fileId = StrictCharField(min_length=1, max_length=40)
 
 

@@ -109,7 +109,7 @@ class UploadKitAPIView(APIView):
 
     @staticmethod
     def validated(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
-        return serializer_class.validate_data(data)
+        return serializer_class.validated_from(data)
 
 
 # What a request on a recalled key may have got wrong from remembered data alone: the guard

@@ -76,8 +76,11 @@ def _environment(url: str) -> dict[str, Any]:
     than a quarter of an attempt's instructions (BENCHMARKS.md, item 7). A change to these
     variables reaches a worker when it restarts."""
     verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    # As requests does: proxies for the prepared URL (its host IDNA-encoded, as NO_PROXY
+    # names it), .netrc for the URL as given.
+    prepared = requests.Request("POST", url).prepare().url or url
     return {
-        "proxies": requests.utils.get_environ_proxies(url),
+        "proxies": requests.utils.get_environ_proxies(prepared),
         "verify": verify,
         "auth": requests.utils.get_netrc_auth(url),
     }

@@ -253,11 +253,47 @@ def test_a_failed_update_marks_the_transaction_for_rollback(project):
         ("msg_checked", 0), ("msg_first", 0)]
 
 
-def test_updates_that_need_more_than_one_table_are_refused(project):
-    joined = CompiledUpdate(
+@pytest.mark.parametrize("condition, refusal", [
+    ("project__slug", TypeError),  # a join: updates of one table only
+    ("event_type__startswith", ValueError),  # a LIKE pattern made from the value: frozen in a plan
+], ids=["join", "transformed value"])
+def test_updates_it_cannot_compile_faithfully_are_refused(project, condition, refusal):
+    refused = CompiledUpdate(
         WebhookEvent,
-        lambda slug: (WebhookEvent.objects.filter(project__slug=slug), {"attempts": 1}),
-        slug="id",
+        lambda value: (WebhookEvent.objects.filter(**{condition: value}), {"attempts": 1}),
+        value="id",
     )
+    with pytest.raises(refusal):
+        refused.run("default", value="acme")
+
+
+def test_an_integer_condition_keeps_its_meaning(project):
+    # A placeholder outside the column's range would have made Django drop `attempts > n`.
+    event(project, "msg_few", attempts=1)
+    event(project, "msg_many", attempts=9)
+    over = CompiledUpdate(
+        WebhookEvent,
+        lambda n, status: (WebhookEvent.objects.filter(attempts__gt=n), {"status": status}),
+        n="attempts", status="status",
+    )
+    assert over.run("default", n=5, status=Status.FAILED) == 1
+    assert dict(WebhookEvent.objects.values_list("pk", "status")) == {"msg_few": "PENDING", "msg_many": "FAILED"}
+
+
+def set_status(rows):
+    """CompiledUpdate of ``rows(WebhookEvent.objects)``, setting the status."""
+    return CompiledUpdate(
+        WebhookEvent, lambda status: (rows(WebhookEvent.objects), {"status": status}), status="status"
+    )
+
+
+def test_an_update_without_a_condition_updates_every_row(project):
+    event(project, "msg_1")
+    event(project, "msg_2")
+    assert set_status(lambda events: events.all()).run("default", status=Status.FAILED) == 2
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"FAILED"}
+
+
+def test_a_sliced_queryset_is_refused_as_update_refuses_it(project):
     with pytest.raises(TypeError):
-        joined.run("default", slug="acme")
+        set_status(lambda events: events.all()[:1]).run("default", status=Status.FAILED)

@@ -94,10 +94,10 @@ class LocalBackend(StorageBackend):
     def presigned_put_url(
         self, key: str, *, content_type: str, size: int, expires_in: int
     ) -> str:
-        expires = int(time.time()) + int(expires_in)
+        size, expires = int(size), int(time.time()) + int(expires_in)
         signature = self._signature(key, content_type, size, expires)
         # urlencode() of the four, written out: only the type needs quoting.
-        query = f"type={quote_plus(content_type)}&size={int(size)}&expires={expires}&signature={signature}"
+        query = f"type={quote_plus(content_type)}&size={size}&expires={expires}&signature={signature}"
         return f"{self._object_path(key)}?{query}"
 
     def _object_path(self, key: str) -> str:

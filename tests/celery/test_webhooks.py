@@ -337,13 +337,16 @@ def test_each_process_makes_its_own_session(monkeypatch):
 
 @pytest.fixture
 def environment(monkeypatch, settings, tmp_path):
-    """A clean proxy environment, read afresh: no proxy variables but the test's own."""
+    """A clean environment for requests, read afresh: no proxy, CA bundle or .netrc variables
+    but the test's own."""
     from .conftest import TEST_UPLOADKIT
 
     settings.UPLOADKIT = {**TEST_UPLOADKIT, "STORAGE_OPTIONS": {"ROOT": str(tmp_path)}}
     for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
+    for name in ("NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
     webhook_delivery._environment.cache_clear()
     yield monkeypatch
     webhook_delivery._environment.cache_clear()
@@ -386,3 +389,27 @@ def test_the_environment_is_read_once_per_url(environment, project):
         environment.setenv("http_proxy", "http://127.0.0.9:9")  # seen only after a restart
         assert deliver_one(project, receiver.url).status == Status.DELIVERED
         assert len(receiver.received) == 2
+
+
+def test_netrc_credentials_from_the_environment_are_sent(environment, project, tmp_path):
+    import base64 as b64
+
+    with WebhookReceiver() as receiver:
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login hooks password s3cret\n")
+        netrc.chmod(0o600)
+        environment.setenv("NETRC", str(netrc))
+        assert deliver_one(project, receiver.url).status == Status.DELIVERED
+        [request] = receiver.received
+        assert request.headers["authorization"] == "Basic " + b64.b64encode(b"hooks:s3cret").decode()
+
+
+def test_the_ca_bundle_and_no_proxy_are_read_as_requests_reads_them(environment):
+    environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    environment.setenv("http_proxy", "http://127.0.0.9:9")
+    # NO_PROXY names hosts as requests sends them: IDNA-encoded.
+    environment.setenv("no_proxy", "xn--bcher-kva.example")
+    settings = webhook_delivery._environment("http://bücher.example/hook")
+    assert settings["verify"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert settings["proxies"] == {}
+    assert webhook_delivery._environment("http://other.example/hook")["proxies"]["http"] == "http://127.0.0.9:9"
