@@ -39,7 +39,6 @@ from .negotiation import JsonFirstNegotiation
 from .parsers import BoundedJSONParser
 from .serializers import (
     FileListQuerySerializer,
-    Serializer,
     UploadCompleteSerializer,
     UploadRequestSerializer,
 )
@@ -107,10 +106,6 @@ class UploadKitAPIView(APIView):
         body["url"] = absolute_url(request, body["url"])
         return body
 
-    @staticmethod
-    def validated(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
-        return serializer_class.validated_from(data)
-
 
 # What a request on a recalled key may have got wrong from remembered data alone: the guard
 # refused the INSERT, or a route error came from a route cached under an older routes_version.
@@ -122,7 +117,7 @@ class UploadRequestView(UploadKitAPIView):
     recall_keys = True
 
     def post(self, request: Request) -> Response:
-        data = self.validated(UploadRequestSerializer, request.data)
+        data = UploadRequestSerializer.validated_from(request.data)
         check_route_rate(request, project_of(request).pk, data["routeSlug"])
         try:
             ticket = self.request_upload(request, data)
@@ -156,14 +151,14 @@ class UploadRequestView(UploadKitAPIView):
 
 class UploadCompleteView(UploadKitAPIView):
     def post(self, request: Request) -> Response:
-        data = self.validated(UploadCompleteSerializer, request.data)
+        data = UploadCompleteSerializer.validated_from(request.data)
         file = services.complete_upload(project_of(request), data["fileId"])
         return Response(self.file_body(request, file))
 
 
 class FileListView(UploadKitAPIView):
     def get(self, request: Request) -> Response:
-        params = self.validated(FileListQuerySerializer, request.query_params)
+        params = FileListQuerySerializer.validated_from(request.query_params)
         page = services.list_files(
             project_of(request), limit=params.get("limit"), cursor=params.get("cursor")
         )

@@ -226,12 +226,6 @@ def next_delay(attempt: int) -> float:
     return max(0.0, base * random.uniform(1 - jitter, 1 + jitter))
 
 
-def _claim(event_id: str, now: Any) -> bool:
-    lease = now + timedelta(seconds=float(uploadkit_settings.WEBHOOK_TIMEOUT) + 30)
-    using = router.db_for_write(WebhookEvent)
-    return bool(_CLAIM.run(using, pk=event_id, now=now, lease=lease))
-
-
 # The updates every attempt makes: SQL built once per connection (queries.py).
 _CLAIM = queries.CompiledUpdate(
     WebhookEvent,
@@ -266,19 +260,26 @@ _EVENT_WITH_PROJECT = queries.CompiledSelect(
 )
 
 
+def _claim(event_id: str, now: Any, using: str) -> bool:
+    lease = now + timedelta(seconds=float(uploadkit_settings.WEBHOOK_TIMEOUT) + 30)
+    return bool(_CLAIM.run(using, pk=event_id, now=now, lease=lease))
+
+
 def attempt_delivery(event_id: str) -> float | None:
     """Make one attempt. Returns None when the event needs nothing more (delivered, failed,
     gone), or the number of seconds after which the caller should try again."""
     now = timezone.now()
-    if not _claim(event_id, now):
+    # The claim, the read and the result all on the write database: a replica might not have
+    # the claim yet.
+    using = router.db_for_write(WebhookEvent)
+    if not _claim(event_id, now, using):
         event = WebhookEvent.objects.filter(pk=event_id).first()
         if event is None or event.status != Status.PENDING:
             return None  # done already: running twice is harmless
         # Another worker holds the lease (or died holding it): look again when it ends.
         return max(1.0, (event.lease_until - now).total_seconds() + 1) if event.lease_until else 1.0
 
-    # Where the claim was written: a replica might not have it yet.
-    event = _EVENT_WITH_PROJECT.first(router.db_for_write(WebhookEvent), pk=event_id)
+    event = _EVENT_WITH_PROJECT.first(using, pk=event_id)
     if event is None:
         return None  # deleted since the claim (with its project): nothing to deliver
     project = event.project
@@ -295,7 +296,6 @@ def attempt_delivery(event_id: str) -> float | None:
     done = delivery.succeeded or attempt >= max_attempts() or not project.webhook_url
     delay = None if done else next_delay(attempt)
     finished = timezone.now()
-    using = router.db_for_write(WebhookEvent)
     with transaction.atomic(using):
         queries.insert_one(delivery, using)
         _FINISH.run(

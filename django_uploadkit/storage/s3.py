@@ -9,6 +9,7 @@ rejects unknown ones); this module only adds what presigned uploads need.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -81,6 +82,15 @@ def storages_options() -> dict[str, Any]:
     return {}
 
 
+@functools.lru_cache(maxsize=8)
+def _sigv4_signing_key(secret: str, day: str, region: str) -> bytes:
+    """SigV4's key for a day and region, derived once (four HMACs), not for every URL."""
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, "s3", "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    return key
+
+
 @dataclass(frozen=True)
 class _Head:
     """What every URL of one kind shares, learned from the client: all before the key."""
@@ -117,7 +127,6 @@ class UrlSigner:
         self.region = client.meta.region_name
         self._heads: dict[tuple[str, tuple[str, ...]], _Head | None] = {}
         self._lock = threading.Lock()
-        self._signing_keys: dict[tuple[str, str], bytes] = {}
 
     def _client_url(self, method: str, name: str, headers: dict[str, str], expires_in: int) -> str:
         params = {"Bucket": self.bucket, "Key": name}
@@ -129,17 +138,6 @@ class UrlSigner:
         return self.client.generate_presigned_url(
             operation, Params=params, ExpiresIn=expires_in, HttpMethod=method
         )
-
-    def _signing_key(self, secret: str, day: str) -> bytes:
-        key = self._signing_keys.get((secret, day))
-        if key is None:
-            key = f"AWS4{secret}".encode()
-            for part in (day, self.region, "s3", "aws4_request"):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            if len(self._signing_keys) > 8:
-                self._signing_keys.clear()
-            self._signing_keys[(secret, day)] = key
-        return key
 
     def _own_url(
         self, head: _Head, method: str, name: str, headers: dict[str, str], expires_in: int
@@ -177,9 +175,8 @@ class UrlSigner:
             "AWS4-HMAC-SHA256", timestamp, scope,
             hashlib.sha256(canonical.encode()).hexdigest(),
         ])
-        signature = hmac.new(
-            self._signing_key(credentials.secret_key, day), to_sign.encode(), hashlib.sha256
-        ).hexdigest()
+        key = _sigv4_signing_key(credentials.secret_key, day, self.region)
+        signature = hmac.digest(key, to_sign.encode(), "sha256").hex()
         return f"{head.origin}{path}?{'&'.join(f'{k}={v}' for k, v in query)}&X-Amz-Signature={signature}"
 
     def _head(self, method: str, headers: dict[str, str]) -> _Head | None:
