@@ -71,10 +71,12 @@ DEFAULTS: dict[str, Any] = {
     "DELETE_RETRY_BACKOFF_MAX": 3600,
     # Deletions committed one by one (one API call each) are gathered into batches of up to the
     # backend's delete_batch_size keys (1,000 for S3) before storage is called: a batch goes as
-    # soon as it is full, or once its oldest key has waited this many seconds. The file is
-    # DELETED (and gone from the API) at once; only the object's removal waits. With a broker
-    # only; in-process (no broker) each deletion is sent at once.
-    "DELETE_BATCH_WINDOW": 10,
+    # soon as it is full; one that is not full goes once no deletion has arrived for
+    # DELETE_BATCH_QUIET seconds, or once its oldest key has waited DELETE_BATCH_WINDOW seconds,
+    # whichever comes first. The file is DELETED (and gone from the API) at once; only the
+    # object's removal waits. With a broker only; in-process (no broker) each is sent at once.
+    "DELETE_BATCH_QUIET": 2,
+    "DELETE_BATCH_WINDOW": 30,
     # -- transactional outbox (docs/celery.md) --
     # A row not handed to the broker this many seconds after its commit is sent by the drain.
     "OUTBOX_DRAIN_AFTER": 30,

@@ -11,15 +11,18 @@ deletion sends it again later. Every task behind the outbox is safe to run twice
 
 Deletion rows (``tasks.delete_objects``) are not sent one by one: a row per deleted file would
 be a storage call per file. They wait here and ``send_deletions`` merges them into messages of
-up to the backend's ``delete_batch_size`` keys, as soon as a batch is full or once its oldest
-row has waited ``DELETE_BATCH_WINDOW`` seconds (the ``gather_deletions`` task, scheduled after
-the commit). A row is deleted only once the broker has accepted the batch that carries it.
+up to the backend's ``delete_batch_size`` keys (the ``gather_deletions`` task, scheduled after
+the commit): a full batch at once; one that is not full once deletions have stopped arriving
+for ``DELETE_BATCH_QUIET`` seconds, or its oldest row has waited ``DELETE_BATCH_WINDOW``. So a
+steady stream of deletions fills its batches whatever its rate (above one batch per window),
+and the last, partial batch goes soon after the stream ends. A row is deleted only once the
+broker has accepted the batch that carries it.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from django.db import connection, transaction
@@ -118,19 +121,25 @@ def drain(limit: int = 1000, min_age: float | None = None) -> int:
     """Send rows whose post-commit dispatch did not happen (broker down, process crash).
 
     Only rows older than ``min_age`` seconds (default ``OUTBOX_DRAIN_AFTER``) are taken, so
-    the drain does not race the dispatch that follows each commit. If any deletion row is that
-    old, every deletion row waiting is sent, in batches, without waiting for the window.
+    the drain does not race the dispatch that follows each commit; by default deletion rows
+    only once older than ``DELETE_BATCH_WINDOW`` too, since their gathering may wait that long.
+    If any deletion row is due, every deletion row waiting is sent, in batches, at once.
     """
     now = timezone.now()
     if min_age is None:
         min_age = float(uploadkit_settings.OUTBOX_DRAIN_AFTER)
-    due = now - timedelta(seconds=min_age)
-    waiting = OutboxMessage.objects.filter(created_at__lte=due).filter(_unclaimed(now))
+        deletions_after = max(min_age, _window())
+    else:
+        deletions_after = min_age
+    waiting = OutboxMessage.objects.filter(_unclaimed(now))
     ids = list(
-        waiting.exclude(task=DELETE_TASK).order_by("id").values_list("id", flat=True)[:limit]
+        waiting.filter(created_at__lte=now - timedelta(seconds=min_age))
+        .exclude(task=DELETE_TASK).order_by("id").values_list("id", flat=True)[:limit]
     )
     sent = dispatch(ids)
-    if waiting.filter(task=DELETE_TASK).exists():
+    if waiting.filter(
+        task=DELETE_TASK, created_at__lte=now - timedelta(seconds=deletions_after)
+    ).exists():
         sent += send_deletions(wait=False)
     return sent
 
@@ -156,6 +165,16 @@ def _window() -> float:
     return max(0.0, float(uploadkit_settings.DELETE_BATCH_WINDOW))
 
 
+def _quiet() -> float:
+    return min(_window(), max(0.0, float(uploadkit_settings.DELETE_BATCH_QUIET)))
+
+
+def partial_batch_due(oldest: datetime, newest: datetime) -> datetime:
+    """When a batch that is not full goes: once no deletion has arrived for the quiet period,
+    or once its oldest row has waited the window, whichever comes first."""
+    return min(oldest + timedelta(seconds=_window()), newest + timedelta(seconds=_quiet()))
+
+
 def _schedule_gathering(countdown: float) -> None:
     _task(GATHER_TASK).apply_async(countdown=max(0.0, countdown))
 
@@ -163,8 +182,9 @@ def _schedule_gathering(countdown: float) -> None:
 def deletions_committed(ids: list[int], keys: int = 0) -> int:
     """After the commit that wrote deletion rows: make sure a gathering will send them.
 
-    The oldest waiting row's writer schedules the gathering for when the window closes; the
-    writer of the row that fills a batch schedules one now. Others leave it to them (a row
+    The oldest waiting row's writer schedules the gathering for when the quiet period after it
+    ends (a gathering that finds newer rows schedules itself again, see ``send_deletions``);
+    the writer of the row that fills a batch schedules one now. Others leave it to them (a row
     written while a gathering runs is seen by its next round). If scheduling fails (broker
     down), the rows stay for the drain.
     """
@@ -185,8 +205,8 @@ def deletions_committed(ids: list[int], keys: int = 0) -> int:
         countdown = 0.0  # ours fill or complete a batch: send it now
     elif first[0] in ids or first[1] < now - timedelta(seconds=2 * window + 5):
         # Ours is the oldest waiting (or the oldest has waited far too long: its gathering was
-        # lost): gather when its window closes.
-        countdown = (first[1] + timedelta(seconds=window) - now).total_seconds()
+        # lost): gather when the quiet period after it ends, or its window closes.
+        countdown = (partial_batch_due(first[1], first[1]) - now).total_seconds()
     if countdown is None:
         return 0
     try:
@@ -205,13 +225,18 @@ def send_deletions(
     """Send waiting deletion rows as ``delete_objects`` messages of up to ``delete_batch_size``
     keys each; returns the number of rows sent.
 
-    With ``wait``, a batch that is not full goes only once its oldest row has waited
-    ``DELETE_BATCH_WINDOW`` seconds; until then a gathering is scheduled for that moment. Rows
-    are claimed (``FOR UPDATE SKIP LOCKED`` where the database has it) so two gatherings never
-    send the same row; a row is deleted once the broker accepted its batch, and released if
-    the broker refused. Without ``wait`` (the drain, the in-process default) only rows that
-    exist when it starts are taken (or only ``ids``): a deletion that fails in-process is kept
-    in a new row for the next drain, not retried in a loop.
+    With ``wait``, a batch that is not full goes only when ``partial_batch_due`` says (no new
+    row for ``DELETE_BATCH_QUIET`` seconds, or the oldest row ``DELETE_BATCH_WINDOW`` old);
+    until then a gathering is scheduled for that moment. A batch is full when it holds
+    ``delete_batch_size`` keys or the next row's keys do not fit in it. Rows are claimed
+    (``SELECT ... FOR UPDATE`` where the database has it, then ``claimed_at``) so two
+    gatherings never send the same row. Not ``SKIP LOCKED``: two gatherings running at once
+    would each take part of the same rows and send two partial batches; the second instead
+    waits for the first's claim to commit (milliseconds: nothing is sent inside that
+    transaction) and takes what is left. A row is deleted once the broker accepted its batch,
+    and released if the broker refused. Without ``wait`` (the drain, the in-process default)
+    only rows that exist when it starts are taken (or only ``ids``): a deletion that fails
+    in-process is kept in a new row for the next drain, not retried in a loop.
     """
     backend = get_backend()
     scope = OutboxMessage.objects.filter(task=DELETE_TASK).order_by("id")
@@ -221,7 +246,6 @@ def send_deletions(
         last = OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True).first()
         scope = scope.filter(pk__lte=last or 0)
     batch = max(1, int(backend.delete_batch_size))
-    window = timedelta(seconds=_window())
     sent = 0
     for _ in range(rounds):
         now = timezone.now()
@@ -229,20 +253,27 @@ def send_deletions(
         with transaction.atomic():
             candidates = list(
                 scope.filter(_unclaimed(now))
-                .select_for_update(skip_locked=True)
+                .select_for_update()
                 .only("id", "args", "created_at", "attempts")[:batch]
             )
             if not candidates:
                 return sent
-            rows, keys = [], []
+            rows, keys, full = [], [], False
             for row in candidates:
                 row_keys = list(row.args[0]) if row.args else []
                 if rows and len(keys) + len(row_keys) > batch:
+                    full = True  # the next row does not fit: this batch cannot grow
                     break
                 rows.append(row)
                 keys.extend(row_keys)
-            if wait and len(keys) < batch and candidates[0].created_at > now - window:
-                later = (candidates[0].created_at + window - now).total_seconds()
+            full = full or len(keys) >= batch
+            due = None
+            if wait and not full:
+                # Not full: every waiting row is among the candidates, the newest included.
+                due = partial_batch_due(candidates[0].created_at,
+                                        max(row.created_at for row in candidates))
+            if due is not None and due > now:
+                later = (due - now).total_seconds()
             else:
                 OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(claimed_at=now)
         if later is not None:

@@ -68,7 +68,8 @@ def _retry_deletion(task: Any, keys: list[str], exc: Exception) -> NoReturn:
 @shared_task(bind=True, acks_late=True, soft_time_limit=120, time_limit=150)
 def gather_deletions(self) -> int:
     """Merge the deletion rows waiting in the outbox into ``delete_objects`` batches (full ones
-    at once; a partial one once its oldest row has waited ``DELETE_BATCH_WINDOW``)."""
+    at once; a partial one once deletions stop for ``DELETE_BATCH_QUIET`` or its oldest row has
+    waited ``DELETE_BATCH_WINDOW``)."""
     from .outbox import send_deletions
 
     return send_deletions(wait=not self.request.is_eager)

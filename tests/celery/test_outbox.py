@@ -105,6 +105,32 @@ def test_the_drain_leaves_fresh_rows_to_their_own_dispatch(runner, project, rout
     wait_until(lambda: not OutboxMessage.objects.exists())
 
 
+def test_the_drain_leaves_deletion_rows_to_their_gathering_until_the_window_has_passed(
+    runner, settings
+):
+    """A deletion row may wait DELETE_BATCH_WINDOW for its batch: only older is it lost."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.UPLOADKIT = {
+        **settings.UPLOADKIT, "OUTBOX_DRAIN_AFTER": 30, "DELETE_BATCH_WINDOW": 60
+    }
+    row = OutboxMessage.objects.create(task="django_uploadkit.tasks.delete_objects", args=[["k"]])
+
+    def written(seconds_ago: float) -> None:
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            created_at=timezone.now() - timedelta(seconds=seconds_ago)
+        )
+
+    written(45)  # older than OUTBOX_DRAIN_AFTER, younger than the window
+    assert drain() == 0
+    assert OutboxMessage.objects.count() == 1
+    written(61)
+    assert drain() == 1
+    wait_until(lambda: not OutboxMessage.objects.exists())
+
+
 def test_a_lost_webhook_retry_is_rescued(runner, project, receiver):
     """A PENDING event whose next attempt is long overdue (Redis lost the queued retry) is
     queued again by the drain task."""

@@ -153,12 +153,15 @@ def test_deletions_committed_one_by_one_are_sent_in_one_batch(
     runner, storage_root, project, route, api, settings
 ):
     """Ten API deletions, ten commits: with a broker the outbox gathers their keys into one
-    delete_many call (the oldest waited the window); in-process each is sent at once."""
+    delete_many call (sent once they stopped arriving); in-process each is sent at once."""
     files = make_files(project, route, 10)
     keys = [f.key for f in files]
     if runner == "worker":
-        # The gathering is scheduled by this process, for when the first key has waited 5 s.
-        settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_WINDOW": 5}
+        # The gathering is scheduled by this process, for 5 s after the first key (the quiet
+        # period); the worker's own settings then send what is there.
+        settings.UPLOADKIT = {
+            **settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 10
+        }
     for key in keys:
         assert api.delete(f"/api/v1/files/{key}").status_code == 200
     assert File.objects.filter(status=Status.DELETED).count() == 10
@@ -172,6 +175,141 @@ def test_deletions_committed_one_by_one_are_sent_in_one_batch(
     else:
         assert sorted(calls) == sorted([key] for key in keys)
     wait_until(lambda: not OutboxMessage.objects.exists(), what="an empty outbox")
+
+
+@pytest.mark.parametrize("runner", ["worker"], indirect=True)
+def test_a_lone_deletion_goes_once_the_quiet_period_ends_not_the_window(
+    runner, storage_root, project, route, api, settings
+):
+    """Nothing else arrives after it: its batch goes after DELETE_BATCH_QUIET, not after the
+    much longer DELETE_BATCH_WINDOW."""
+    settings.UPLOADKIT = {
+        **settings.UPLOADKIT, "DELETE_BATCH_QUIET": 0.5, "DELETE_BATCH_WINDOW": 600
+    }
+    (file,) = make_files(project, route, 1)
+    assert api.delete(f"/api/v1/files/{file.key}").status_code == 200
+    wait_until(lambda: not Path(get_backend().storage.path(file.key)).exists(),
+               what="the object removed long before the window closes")
+    assert delete_calls(storage_root, [file.key]) == [[file.key]]
+
+
+def deletion_rows(keys_per_row: list[list[str]], ages: list[float]) -> list[OutboxMessage]:
+    """Deletion rows as the API writes them, each written ``age`` seconds ago."""
+    from django_uploadkit import outbox
+
+    now = timezone.now()
+    rows = [OutboxMessage.objects.create(task=outbox.DELETE_TASK, args=[keys])
+            for keys in keys_per_row]
+    for row, age in zip(rows, ages):
+        OutboxMessage.objects.filter(pk=row.pk).update(created_at=now - timedelta(seconds=age))
+    return rows
+
+
+@pytest.mark.parametrize("runner", ["worker"], indirect=True)
+def test_a_partial_batch_waits_while_deletions_keep_arriving(
+    runner, storage_root, project, route, settings
+):
+    """A gathering holds a batch that is not full while the newest row is younger than the
+    quiet period (and the oldest younger than the window); then it sends the whole batch."""
+    from django_uploadkit import outbox
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 30}
+    files = make_files(project, route, 3)
+    rows = deletion_rows([[f.key] for f in files], ages=[20, 10, 1])
+    assert outbox.send_deletions() == 0  # the newest arrived 1 s ago: more may follow
+    assert OutboxMessage.objects.count() == 3
+
+    OutboxMessage.objects.filter(pk=rows[2].pk).update(
+        created_at=timezone.now() - timedelta(seconds=6)
+    )
+    assert outbox.send_deletions() == 3  # quiet for 6 s: the batch goes, in one call
+    wait_until(lambda: delete_calls(storage_root, [f.key for f in files]), what="the batch")
+    assert [sorted(c) for c in delete_calls(storage_root, [f.key for f in files])] == [
+        sorted(f.key for f in files)
+    ]
+
+
+@pytest.mark.parametrize("runner", ["worker"], indirect=True)
+def test_a_partial_batch_goes_once_its_oldest_row_has_waited_the_window(
+    runner, storage_root, project, route, settings
+):
+    """Deletions that never stop still go: the window caps how long the oldest waits."""
+    from django_uploadkit import outbox
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 30}
+    files = make_files(project, route, 2)
+    deletion_rows([[f.key] for f in files], ages=[31, 0.5])
+    assert outbox.send_deletions() == 2
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize("runner", ["worker"], indirect=True)
+def test_a_batch_the_next_row_does_not_fit_in_goes_at_once(
+    runner, storage_root, project, route, settings
+):
+    """A batch that cannot grow (the next row's keys would pass delete_batch_size) is full."""
+    from django_uploadkit import outbox
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 30}
+    size = get_backend().delete_batch_size
+    first = [f"gone/a{i}.png" for i in range(size - 1)]
+    rows = deletion_rows([first, ["gone/b0.png", "gone/b1.png"]], ages=[1, 0.5])
+    assert outbox.send_deletions() == 1
+    assert list(OutboxMessage.objects.values_list("pk", flat=True)) == [rows[1].pk]
+    wait_until(lambda: delete_calls(storage_root, first), what="the first batch")
+    assert [len(c) for c in delete_calls(storage_root, first)] == [size - 1]
+
+
+@pytest.mark.parametrize("runner", ["inline"], indirect=True)
+def test_a_gathering_waits_for_rows_another_holds_rather_than_split_the_batch(
+    runner, storage_root, project, route
+):
+    """Another gathering has locked a row (and will decide not to send it yet): this one waits
+    for that lock and sends all three rows in one batch, not two now and one later."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from django_uploadkit import outbox
+
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite has no row locks: its writers are serialized anyway")
+    files = make_files(project, route, 3)
+    keys = [f.key for f in files]
+    rows = deletion_rows([[k] for k in keys], ages=[3, 2, 1])
+    locked, release = threading.Event(), threading.Event()
+
+    def other_gathering() -> None:
+        try:
+            with transaction.atomic():
+                list(OutboxMessage.objects.select_for_update().filter(pk=rows[1].pk))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=other_gathering)
+    holder.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    try:
+        assert outbox.send_deletions(wait=False) == 3
+    finally:
+        release.set()
+        holder.join()
+    wait_until(lambda: delete_calls(storage_root, keys), what="the batch")
+    assert [sorted(c) for c in delete_calls(storage_root, keys)] == [sorted(keys)]
+
+
+def test_the_quiet_period_is_never_longer_than_the_window(settings):
+    from django_uploadkit.outbox import partial_batch_due
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 1}
+    now = timezone.now()
+    assert partial_batch_due(now, now) == now + timedelta(seconds=1)
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 2, "DELETE_BATCH_WINDOW": 30}
+    assert partial_batch_due(now - timedelta(seconds=10), now) == now + timedelta(seconds=2)
+    assert partial_batch_due(now - timedelta(seconds=29), now) == now + timedelta(seconds=1)
 
 
 def test_a_deletion_row_held_by_another_gathering_is_not_sent_twice(
