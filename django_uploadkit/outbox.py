@@ -165,14 +165,12 @@ def _window() -> float:
     return max(0.0, float(uploadkit_settings.DELETE_BATCH_WINDOW))
 
 
-def _quiet() -> float:
-    return min(_window(), max(0.0, float(uploadkit_settings.DELETE_BATCH_QUIET)))
-
-
 def partial_batch_due(oldest: datetime, newest: datetime) -> datetime:
     """When a batch that is not full goes: once no deletion has arrived for the quiet period,
-    or once its oldest row has waited the window, whichever comes first."""
-    return min(oldest + timedelta(seconds=_window()), newest + timedelta(seconds=_quiet()))
+    or once its oldest row has waited the window, whichever comes first (so a quiet period
+    longer than the window acts as the window)."""
+    quiet = max(0.0, float(uploadkit_settings.DELETE_BATCH_QUIET))
+    return min(oldest + timedelta(seconds=_window()), newest + timedelta(seconds=quiet))
 
 
 def _schedule_gathering(countdown: float) -> None:
@@ -258,23 +256,22 @@ def send_deletions(
             )
             if not candidates:
                 return sent
-            rows, keys, full = [], [], False
+            rows, keys = [], []
             for row in candidates:
                 row_keys = list(row.args[0]) if row.args else []
                 if rows and len(keys) + len(row_keys) > batch:
-                    full = True  # the next row does not fit: this batch cannot grow
                     break
                 rows.append(row)
                 keys.extend(row_keys)
-            full = full or len(keys) >= batch
-            due = None
+            # Full: no room left, or the next row did not fit (this batch cannot grow).
+            full = len(keys) >= batch or len(rows) < len(candidates)
             if wait and not full:
                 # Not full: every waiting row is among the candidates, the newest included.
                 due = partial_batch_due(candidates[0].created_at,
                                         max(row.created_at for row in candidates))
-            if due is not None and due > now:
-                later = (due - now).total_seconds()
-            else:
+                if due > now:
+                    later = (due - now).total_seconds()
+            if later is None:
                 OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(claimed_at=now)
         if later is not None:
             _schedule_gathering(later)

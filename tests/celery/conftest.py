@@ -9,6 +9,7 @@ worker`` subprocess runs the tasks; ``inline`` keeps the example project's embed
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -42,6 +43,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         time.sleep(0.05)
+
+
+def written_ago(rows: list[Any], ages: list[float]) -> None:
+    """Back-date outbox rows: each as if written ``age`` seconds ago."""
+    from django.utils import timezone
+
+    from django_uploadkit.models import OutboxMessage
+
+    now = timezone.now()
+    for row, age in zip(rows, ages):
+        OutboxMessage.objects.filter(pk=row.pk).update(created_at=now - timedelta(seconds=age))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from django_uploadkit.models import File, OutboxMessage, WebhookEvent
 from django_uploadkit.outbox import drain
 from django_uploadkit.storage import get_backend
 
-from .conftest import wait_until
+from .conftest import wait_until, written_ago
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,24 +109,14 @@ def test_the_drain_leaves_deletion_rows_to_their_gathering_until_the_window_has_
     runner, settings
 ):
     """A deletion row may wait DELETE_BATCH_WINDOW for its batch: only older is it lost."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     settings.UPLOADKIT = {
         **settings.UPLOADKIT, "OUTBOX_DRAIN_AFTER": 30, "DELETE_BATCH_WINDOW": 60
     }
     row = OutboxMessage.objects.create(task="django_uploadkit.tasks.delete_objects", args=[["k"]])
-
-    def written(seconds_ago: float) -> None:
-        OutboxMessage.objects.filter(pk=row.pk).update(
-            created_at=timezone.now() - timedelta(seconds=seconds_ago)
-        )
-
-    written(45)  # older than OUTBOX_DRAIN_AFTER, younger than the window
+    written_ago([row], [45])  # older than OUTBOX_DRAIN_AFTER, younger than the window
     assert drain() == 0
     assert OutboxMessage.objects.count() == 1
-    written(61)
+    written_ago([row], [61])
     assert drain() == 1
     wait_until(lambda: not OutboxMessage.objects.exists())
 

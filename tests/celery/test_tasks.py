@@ -15,7 +15,7 @@ from django_uploadkit.models import File, OutboxMessage
 from django_uploadkit.storage import get_backend
 
 from .backends import DOWN_MARKER, delete_calls
-from .conftest import wait_until
+from .conftest import wait_until, written_ago
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,9 +159,7 @@ def test_deletions_committed_one_by_one_are_sent_in_one_batch(
     if runner == "worker":
         # The gathering is scheduled by this process, for 5 s after the first key (the quiet
         # period); the worker's own settings then send what is there.
-        settings.UPLOADKIT = {
-            **settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 10
-        }
+        batching(settings, quiet=5, window=10)
     for key in keys:
         assert api.delete(f"/api/v1/files/{key}").status_code == 200
     assert File.objects.filter(status=Status.DELETED).count() == 10
@@ -183,9 +181,7 @@ def test_a_lone_deletion_goes_once_the_quiet_period_ends_not_the_window(
 ):
     """Nothing else arrives after it: its batch goes after DELETE_BATCH_QUIET, not after the
     much longer DELETE_BATCH_WINDOW."""
-    settings.UPLOADKIT = {
-        **settings.UPLOADKIT, "DELETE_BATCH_QUIET": 0.5, "DELETE_BATCH_WINDOW": 600
-    }
+    batching(settings, quiet=0.5, window=600)
     (file,) = make_files(project, route, 1)
     assert api.delete(f"/api/v1/files/{file.key}").status_code == 200
     wait_until(lambda: not Path(get_backend().storage.path(file.key)).exists(),
@@ -197,12 +193,16 @@ def deletion_rows(keys_per_row: list[list[str]], ages: list[float]) -> list[Outb
     """Deletion rows as the API writes them, each written ``age`` seconds ago."""
     from django_uploadkit import outbox
 
-    now = timezone.now()
     rows = [OutboxMessage.objects.create(task=outbox.DELETE_TASK, args=[keys])
             for keys in keys_per_row]
-    for row, age in zip(rows, ages):
-        OutboxMessage.objects.filter(pk=row.pk).update(created_at=now - timedelta(seconds=age))
+    written_ago(rows, ages)
     return rows
+
+
+def batching(settings, quiet: float, window: float) -> None:
+    settings.UPLOADKIT = {
+        **settings.UPLOADKIT, "DELETE_BATCH_QUIET": quiet, "DELETE_BATCH_WINDOW": window
+    }
 
 
 @pytest.mark.parametrize("runner", ["worker"], indirect=True)
@@ -213,15 +213,13 @@ def test_a_partial_batch_waits_while_deletions_keep_arriving(
     quiet period (and the oldest younger than the window); then it sends the whole batch."""
     from django_uploadkit import outbox
 
-    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 30}
+    batching(settings, quiet=5, window=30)
     files = make_files(project, route, 3)
     rows = deletion_rows([[f.key] for f in files], ages=[20, 10, 1])
     assert outbox.send_deletions() == 0  # the newest arrived 1 s ago: more may follow
     assert OutboxMessage.objects.count() == 3
 
-    OutboxMessage.objects.filter(pk=rows[2].pk).update(
-        created_at=timezone.now() - timedelta(seconds=6)
-    )
+    written_ago(rows[2:], [6])
     assert outbox.send_deletions() == 3  # quiet for 6 s: the batch goes, in one call
     wait_until(lambda: delete_calls(storage_root, [f.key for f in files]), what="the batch")
     assert [sorted(c) for c in delete_calls(storage_root, [f.key for f in files])] == [
@@ -236,7 +234,7 @@ def test_a_partial_batch_goes_once_its_oldest_row_has_waited_the_window(
     """Deletions that never stop still go: the window caps how long the oldest waits."""
     from django_uploadkit import outbox
 
-    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 30}
+    batching(settings, quiet=5, window=30)
     files = make_files(project, route, 2)
     deletion_rows([[f.key] for f in files], ages=[31, 0.5])
     assert outbox.send_deletions() == 2
@@ -250,7 +248,7 @@ def test_a_batch_the_next_row_does_not_fit_in_goes_at_once(
     """A batch that cannot grow (the next row's keys would pass delete_batch_size) is full."""
     from django_uploadkit import outbox
 
-    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 30}
+    batching(settings, quiet=5, window=30)
     size = get_backend().delete_batch_size
     first = [f"gone/a{i}.png" for i in range(size - 1)]
     rows = deletion_rows([first, ["gone/b0.png", "gone/b1.png"]], ages=[1, 0.5])
@@ -304,10 +302,10 @@ def test_a_gathering_waits_for_rows_another_holds_rather_than_split_the_batch(
 def test_the_quiet_period_is_never_longer_than_the_window(settings):
     from django_uploadkit.outbox import partial_batch_due
 
-    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 5, "DELETE_BATCH_WINDOW": 1}
+    batching(settings, quiet=5, window=1)
     now = timezone.now()
     assert partial_batch_due(now, now) == now + timedelta(seconds=1)
-    settings.UPLOADKIT = {**settings.UPLOADKIT, "DELETE_BATCH_QUIET": 2, "DELETE_BATCH_WINDOW": 30}
+    batching(settings, quiet=2, window=30)
     assert partial_batch_due(now - timedelta(seconds=10), now) == now + timedelta(seconds=2)
     assert partial_batch_due(now - timedelta(seconds=29), now) == now + timedelta(seconds=1)
 
