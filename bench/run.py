@@ -18,6 +18,7 @@ import hmac
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -257,10 +258,11 @@ def use_broker() -> None:
 CPU_GROUPS = {"gunicorn": "gunicorn", "postgres": "postgres", "s3rver": "node", "wrk": "wrk"}
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU time (user + system) used so far by each group's live processes, and by the machine."""
+def cpu_seconds() -> dict[tuple[str, int, int], float]:
+    """CPU time (user + system) used so far by each live process of a group, keyed by (group,
+    pid, start time), and by the machine (key ("machine", 0, 0))."""
     tick = os.sysconf("SC_CLK_TCK")
-    used = dict.fromkeys(CPU_GROUPS, 0.0)
+    used: dict[tuple[str, int, int], float] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
@@ -270,21 +272,35 @@ def cpu_seconds() -> dict[str, float]:
         fields = stat[stat.rindex(")") + 2 :].split()
         for group, prefix in CPU_GROUPS.items():
             if name.startswith(prefix):
-                used[group] += (int(fields[11]) + int(fields[12])) / tick
+                used[(group, int(pid), int(fields[19]))] = (int(fields[11]) + int(fields[12])) / tick
     busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    used["machine"] = (sum(map(int, busy[:3])) + sum(map(int, busy[4:8]))) / tick  # all but idle
+    used[("machine", 0, 0)] = (sum(map(int, busy[:3])) + sum(map(int, busy[4:8]))) / tick  # all but idle
+    return used
+
+
+def cpu_used(before: dict[tuple[str, int, int], float],
+             after: dict[tuple[str, int, int], float]) -> dict[str, float]:
+    """CPU seconds each group used between two ``cpu_seconds`` readings, per process: one that
+    started in between counts from zero, and one that ended in between is left out (its time
+    is lost, where a sum over live processes would have gone down by all it ever used)."""
+    used = dict.fromkeys([*CPU_GROUPS, "machine"], 0.0)
+    for key, seconds in after.items():
+        used[key[0]] += seconds - before.get(key, 0.0)
     return used
 
 
 def wrk(url: str, seconds: float, method: str = "GET", body: str = "", key: str = "") -> dict[str, Any]:
     env = {**os.environ, "BENCH_METHOD": method, "BENCH_BODY": body, "BENCH_KEY": key}
-    cpu_before = cpu_seconds()
+    cpu_before, wrk_before = cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
          "-s", str(BENCH / "wrk.lua"), url],
         env=env, capture_output=True, text=True, timeout=seconds + 60, check=True,
     ).stdout
-    cpu_after = cpu_seconds()
+    cpu = cpu_used(cpu_before, cpu_seconds())
+    # wrk starts and ends between the two readings: its CPU is this process's waited-for child's.
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu["wrk"] = (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime)
     line = next(l for l in out.splitlines() if l.startswith("BENCH_JSON "))
     r = json.loads(line[len("BENCH_JSON "):])
     errors = sum(v for k, v in r.items() if k.startswith("errors_"))
@@ -297,10 +313,7 @@ def wrk(url: str, seconds: float, method: str = "GET", body: str = "", key: str 
         "errors": errors,
         "requests": r["requests"],
         # Where each request's CPU went, in microseconds: what the ratios cannot show.
-        "cpu_us": {
-            group: (cpu_after[group] - cpu_before[group]) / max(r["requests"], 1) * 1e6
-            for group in cpu_after
-        },
+        "cpu_us": {group: seconds / max(r["requests"], 1) * 1e6 for group, seconds in cpu.items()},
     }
 
 
