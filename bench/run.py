@@ -49,9 +49,21 @@ PROFILES = {
     # wrk seconds per run, runs per side, listing rows and depth, PUT size in MiB, PUT runs
     # files deleted through the API per run and runs; webhook events per run and runs
     "full": dict(seconds=10, runs=5, warmup=3, rows=1_000_000, depth=200_000, put_mib=1024, put_runs=5,
-                 deletes=10_000, delete_runs=3, hooks=5_000, hook_runs=3, floors=True),
+                 deletes=10_000, delete_runs=3, hooks=5_000, hook_runs=3,
+                 hook_variants=["threads", "solo", "prefork"], floors=True),
     "quick": dict(seconds=2, runs=3, warmup=1, rows=100_000, depth=20_000, put_mib=128, put_runs=2,
-                  deletes=1_000, delete_runs=1, hooks=500, hook_runs=1, floors=False),
+                  deletes=1_000, delete_runs=1, hooks=500, hook_runs=1,
+                  hook_variants=["threads", "prefork"], floors=False),
+}
+
+#: Item 7's worker configurations: (pool, concurrency, extra environment), each one worker
+#: process (prefork: its parent and one child). The first one a profile names is the figure
+#: (the webhook worker docs/celery.md gives); the others are measured beside it, A B A B.
+HOOK_VARIANTS: dict[str, tuple[str, int, dict[str, str]]] = {
+    "threads": ("threads", 4, {}),
+    "solo": ("solo", 1, {}),
+    "prefork": ("prefork", 1, {}),
+    "no_db_reuse": ("solo", 1, {"CELERY_DB_REUSE_MAX": "0"}),
 }
 
 
@@ -181,13 +193,15 @@ class Worker:
     """``celery -A example_project worker`` on the run's queue (Redis), with bench.worker_settings:
     the example project's settings as deployed, plus the DeleteObjects counter and a ready file."""
 
-    def __init__(self, env: dict[str, str], concurrency: int, call_log: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], concurrency: int, call_log: Path | None = None,
+                 pool: str = "prefork") -> None:
         self.ready_file = DATA / f"worker-ready-{os.getpid()}"
         self.env = {**env, "DJANGO_SETTINGS_MODULE": "bench.worker_settings",
                     "BENCH_READY_FILE": str(self.ready_file)}
         if call_log is not None:
             self.env["BENCH_S3_CALL_LOG"] = str(call_log)
         self.concurrency = concurrency
+        self.pool = pool
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "Worker":
@@ -196,7 +210,7 @@ class Worker:
         self.log = open(DATA / "worker.log", "ab")
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("celery")), "-A", "example_project", "worker",
-             "-Q", QUEUE, "-n", f"{QUEUE}@%h", "--pool", "prefork",
+             "-Q", QUEUE, "-n", f"{QUEUE}@%h", "--pool", self.pool,
              "--concurrency", str(self.concurrency), "--without-mingle", "--without-gossip",
              "--without-heartbeat", "--loglevel", "WARNING"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
@@ -855,6 +869,7 @@ class Receiver:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "Receiver":
+        DATA.mkdir(parents=True, exist_ok=True)
         self.log = open(DATA / "receiver.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.webhook_receiver", str(self.port)],
@@ -887,6 +902,11 @@ class Receiver:
         self.log.close()
 
 
+def worker_options(pool: str, concurrency: int, extra: dict[str, str]) -> str:
+    """How a variant's worker is started, as the table shows it."""
+    return " ".join([f"--pool {pool} --concurrency {concurrency}", *(f"{k}={v}" for k, v in extra.items())])
+
+
 def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
     import redis
     from django.db import connection, transaction
@@ -897,7 +917,7 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
 
     n = p["hooks"]
     log(f"7. webhook delivery: {n:,} file.uploaded events through one Celery worker process "
-        f"(--concurrency 1) to a local receiver that verifies every signature")
+        f"({', '.join(p['hook_variants'])}) to a local receiver that verifies every signature")
     project, _ = Project.objects.get_or_create(slug="bench-hooks", defaults={"name": "Bench hooks"})
     route, _ = FileRoute.objects.get_or_create(
         project=project, slug="imageUploader",
@@ -908,10 +928,10 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
     broker = redis.Redis.from_url(REDIS_URL)
     # The receiver is on loopback: the worker must be allowed to call it (development setting).
     env = base_env(UPLOADKIT_ALLOW_PRIVATE_WEBHOOKS="1")
-    # A: the example project's settings as they are (CELERY_DB_REUSE_MAX = 1000). B, for
-    # comparison: the same with CELERY_DB_REUSE_MAX = 0, Celery's default, under which its Django
-    # fix-up closes the database connection around every task (it ignores CONN_MAX_AGE).
-    variants = {"example_settings": {}, "no_db_reuse": {"CELERY_DB_REUSE_MAX": "0"}}
+    # All with the example project's settings (CELERY_DB_REUSE_MAX = 1000); "no_db_reuse" is
+    # Celery's default instead, under which its Django fix-up closes the database connection
+    # around every task.
+    variants = {k: HOOK_VARIANTS[k] for k in p["hook_variants"]}
     order = [(i, name) for i in range(p["hook_runs"]) for name in variants]
     with Receiver(secret) as rx:
         # Set directly: the guard in set_webhook_url would refuse loopback in this process.
@@ -934,7 +954,8 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
             assert len(events) == n and broker.llen(QUEUE) == n, broker.llen(QUEUE)
             connection.close()
             rx.reset()
-            with Worker({**env, **variants[variant]}, concurrency=1) as w:
+            pool, concurrency, extra = variants[variant]
+            with Worker({**env, **extra}, concurrency=concurrency, pool=pool) as w:
                 ready = time.time()
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
@@ -944,7 +965,7 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
                     time.sleep(0.2)
                 else:
                     raise RuntimeError(f"the receiver got {stats} after 600 s")
-                workers = len(w.pids()) - 1
+                children = len(w.pids()) - 1
             delivered = WebhookEvent.objects.filter(
                 pk__in=[e.pk for e in events], status=WebhookEvent.Status.DELIVERED).count()
             run = {
@@ -958,7 +979,8 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
                 "receiver_connections": stats["connections"],
                 "events_delivered_in_db": delivered,
                 "queueing_s": queued_s,
-                "pool_processes": workers,
+                "worker": worker_options(pool, concurrency, extra),
+                "child_processes": children,
             }
             runs.append(run)
             log(f"  run {i + 1} {variant}: {run['deliveries_per_s']:.0f} deliveries/s "
@@ -969,13 +991,17 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
             File.objects.filter(pk__in=[f.pk for f in files]).delete()
     broker.close()
     purge_queue()
-    a = [r for r in runs if r["variant"] == "example_settings"]
-    b = [r for r in runs if r["variant"] == "no_db_reuse"]
+    by = {name: [r for r in runs if r["variant"] == name] for name in variants}
+    first = p["hook_variants"][0]
     return {
         "events": n,
-        "deliveries_per_s": summary([r["deliveries_per_s"] for r in a]),
-        "deliveries_per_s_no_db_reuse": summary([r["deliveries_per_s"] for r in b]),
-        "ratio_db_reuse": summary([ra["deliveries_per_s"] / rb["deliveries_per_s"] for ra, rb in zip(a, b)]),
+        "variants": {name: worker_options(*variants[name]) for name in variants},
+        "deliveries_per_s": summary([r["deliveries_per_s"] for r in by[first]]),
+        **{f"deliveries_per_s_{name}": summary([r["deliveries_per_s"] for r in by[name]]) for name in variants},
+        # Each run of the first variant over the run of another made just after it (A B A B).
+        **{f"ratio_{first}_over_{name}": summary([a["deliveries_per_s"] / b["deliveries_per_s"]
+                                                  for a, b in zip(by[first], by[name])])
+           for name in variants if name != first},
         "all_verified": all(r["verified"] >= n and r["refused"] == 0 and r["events_delivered_in_db"] == n for r in runs),
         "receiver_connections": summary([r["receiver_connections"] for r in runs]),
         "runs": runs,
@@ -1103,11 +1129,16 @@ def table(results: dict[str, Any]) -> list[str]:
         ]
     if "7" in r:
         h = r["7"]
-        rows += [
-            f"| 7 | webhook deliveries/s, one worker process, example project's settings | {fmt(h['deliveries_per_s'])} | ≥ 200 | {'yes' if h['deliveries_per_s']['median'] >= 200 else 'no'} |",
-            f"| 7 | the same with CELERY_DB_REUSE_MAX = 0 (Celery's default: a connection per task) | {fmt(h['deliveries_per_s_no_db_reuse'])} | | |",
-            f"| 7 | as shipped ÷ CELERY_DB_REUSE_MAX = 0; every signature verified, every event DELIVERED | {fmt(h['ratio_db_reuse'], 2)}; {'yes' if h['all_verified'] else 'NO'} | | |",
-        ]
+        first = next(iter(h["variants"]))
+        rows.append(
+            f"| 7 | webhook deliveries/s, one worker process (`worker {h['variants'][first]}`) | {fmt(h['deliveries_per_s'])} | ≥ 200 | {'yes' if h['deliveries_per_s']['median'] >= 200 else 'no'} |"
+        )
+        for name, command in list(h["variants"].items())[1:]:
+            rows += [
+                f"| 7 | the same, `worker {command}` | {fmt(h['deliveries_per_s_' + name])} | | |",
+                f"| 7 | the first ÷ this one (runs interleaved) | {fmt(h['ratio_' + first + '_over_' + name], 2)} | | |",
+            ]
+        rows.append(f"| 7 | every signature verified, every event DELIVERED | {'yes' if h['all_verified'] else 'NO'} | | |")
     return rows
 
 

@@ -9,6 +9,7 @@ worker`` subprocess runs the tasks; ``inline`` keeps the example project's embed
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -62,13 +63,12 @@ def worker_storage_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def celery_worker(
-    django_db_setup: None,
-    django_db_blocker: Any,
-    worker_storage_root: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+@contextmanager
+def running_worker(
+    django_db_blocker: Any, worker_storage_root: Path, tmp_path_factory: pytest.TempPathFactory,
+    **options: Any,
 ) -> Iterator[CeleryWorker]:
+    """A ``celery -A example_project worker`` on the test database and its own queue."""
     from django.db import connection
 
     with django_db_blocker.unblock():
@@ -77,6 +77,7 @@ def celery_worker(
         database_url=url,
         uploadkit={**TEST_UPLOADKIT, "STORAGE_OPTIONS": {"ROOT": str(worker_storage_root)}},
         log_dir=tmp_path_factory.mktemp("celery-worker"),
+        **options,
     )
     worker.start()
     try:
@@ -86,19 +87,52 @@ def celery_worker(
         worker.purge()
 
 
-@pytest.fixture(scope="session")
-def broker_app(celery_worker: CeleryWorker) -> Iterator[Celery]:
+@contextmanager
+def publishing_to(worker: CeleryWorker) -> Iterator[Celery]:
     """This process as a web process configured with a broker: publishes to the worker's queue."""
     app = Celery("uploadkit-tests", set_as_current=False)
     app.conf.update(
-        broker_url=celery_worker.redis_url,
-        task_default_queue=celery_worker.queue,
+        broker_url=worker.redis_url,
+        task_default_queue=worker.queue,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.1},
     )
-    yield app
-    app.close()
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    worker_storage_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CeleryWorker]:
+    with running_worker(django_db_blocker, worker_storage_root, tmp_path_factory) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def broker_app(celery_worker: CeleryWorker) -> Iterator[Celery]:
+    with publishing_to(celery_worker) as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def threads_broker_app(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    worker_storage_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Celery]:
+    """A second worker, one process with ``--pool threads --concurrency 4`` (the webhook
+    deployment docs/celery.md gives), and an app publishing to it."""
+    with running_worker(django_db_blocker, worker_storage_root, tmp_path_factory,
+                        pool="threads", concurrency=4) as worker, publishing_to(worker) as app:
+        yield app
 
 
 @pytest.fixture

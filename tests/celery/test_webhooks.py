@@ -12,9 +12,10 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from django_uploadkit import webhook_delivery
-from django_uploadkit.models import Project, WebhookDelivery, WebhookEvent
+from django_uploadkit.models import File, Project, WebhookDelivery, WebhookEvent
 from django_uploadkit.webhooks import (
     UnsafeWebhookUrl,
     WebhookVerificationError,
@@ -24,7 +25,7 @@ from django_uploadkit.webhooks import (
 )
 
 from ..servers.webhook_receiver import WebhookReceiver
-from .conftest import wait_until
+from .conftest import TEST_UPLOADKIT, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -258,6 +259,34 @@ def test_event_bodies_are_compact_json(runner, project, upload, receiver):
     (hook,) = receiver.wait_for(1)
     assert json.dumps(json.loads(hook.body), separators=(",", ":")).encode() == hook.body
     assert hook.headers["content-type"] == "application/json"
+
+
+def test_a_threads_pool_worker_delivers_side_by_side_each_event_once(
+    settings, threads_broker_app, use_app, project, route, receiver
+):
+    """One worker process with ``--pool threads`` (the webhook worker docs/celery.md gives):
+    its deliveries overlap, and each event is still sent once, signed, and recorded once."""
+    settings.UPLOADKIT = TEST_UPLOADKIT
+    use_app(threads_broker_app)
+    secret = connect(project, receiver)
+    receiver.gather(2, timeout=3)  # under WEBHOOK_TIMEOUT: a held request is still answered
+    files = File.objects.bulk_create([
+        File(project=project, route=route, key=f"uploads/threads-{i}/a.png", name="a.png", size=8,
+             content_type="image/png", status=File.Status.UPLOADED)
+        for i in range(12)
+    ])
+    with transaction.atomic():
+        events = webhook_delivery.record_file_events(webhook_delivery.FILE_UPLOADED, files)
+
+    hooks = receiver.wait_for(12)
+    assert receiver.max_in_flight >= 2  # two threads were sending at once
+    payloads = [verify_webhook(secret, hook.headers, hook.body) for hook in hooks]
+    assert sorted(hook.headers["webhook-id"] for hook in hooks) == sorted(e.pk for e in events)
+    assert sorted(p["data"]["id"] for p in payloads) == sorted(f.pk for f in files)
+    wait_until(lambda: WebhookEvent.objects.filter(status=Status.DELIVERED).count() == 12)
+    assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
+    assert WebhookDelivery.objects.filter(succeeded=True).count() == 12
+    assert len(receiver.received) == 12  # nothing sent twice
 
 
 def test_deliveries_reuse_one_kept_alive_connection(settings, tmp_path, project):

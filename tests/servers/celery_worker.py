@@ -51,12 +51,14 @@ class CeleryWorker:
         log_dir: Path,
         redis_url: str | None = None,
         concurrency: int = 2,
+        pool: str = "prefork",
     ) -> None:
         self.redis_url = redis_url or os.environ.get("UPLOADKIT_TEST_REDIS_URL", DEFAULT_REDIS_URL)
         self.queue = f"uploadkit-test-{uuid.uuid4().hex[:12]}"
         self.database_url = database_url
         self.uploadkit = uploadkit
         self.concurrency = concurrency
+        self.pool = pool
         self.log_path = log_dir / f"{self.queue}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -80,7 +82,7 @@ class CeleryWorker:
             [
                 sys.executable, "-m", "celery", "-A", "example_project", "worker",
                 "-Q", self.queue, "-n", f"{self.queue}@%h",
-                "--pool", "prefork", "--concurrency", str(self.concurrency),
+                "--pool", self.pool, "--concurrency", str(self.concurrency),
                 "--without-mingle", "--without-gossip", "--without-heartbeat",
                 "--loglevel", "INFO",
             ],

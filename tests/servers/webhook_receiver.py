@@ -25,12 +25,16 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self._script: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.Condition()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._gather = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                receiver._arrive()
                 status, extra = receiver._next()
                 with receiver._lock:
                     receiver.received.append(
@@ -45,6 +49,8 @@ class WebhookReceiver:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+                with receiver._lock:
+                    receiver.in_flight -= 1
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -62,6 +68,20 @@ class WebhookReceiver:
         """The next responses, in order (a status, or a status and extra headers)."""
         with self._lock:
             self._script = [r if isinstance(r, tuple) else (r, {}) for r in responses]
+
+    def gather(self, count: int, timeout: float = 10.0) -> None:
+        """Hold requests until ``count`` are in flight at once (or ``timeout``), then stop
+        holding: a sender that sends one request at a time leaves ``max_in_flight`` at 1."""
+        self._gather, self._gather_timeout = count, timeout
+
+    def _arrive(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._lock.notify_all()
+            if self._gather:
+                self._lock.wait_for(lambda: self.max_in_flight >= self._gather, self._gather_timeout)
+                self._gather = 0
 
     def _next(self) -> tuple[int, dict[str, str]]:
         with self._lock:
