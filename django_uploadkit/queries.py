@@ -4,7 +4,9 @@ Building a query's SQL costs far more CPU than running it: the API key lookup wi
 took about 600 us of Django's time per request, of which about 50 us was psycopg executing it
 (BENCHMARKS.md, item 1). ``CompiledSelect`` builds a queryset's SQL once per database
 connection and afterwards only binds new values; ``insert_one`` does the same for
-``obj.save(force_insert=True)``. Rows still become instances through the ORM's own converters
+``obj.save(force_insert=True)``. ``update_then_select`` and ``insert_one_then_update`` merge
+two of these into one statement on PostgreSQL (one round trip instead of two, or four with the
+transaction's BEGIN and COMMIT). Rows still become instances through the ORM's own converters
 and ``Model.from_db``, and values go through each field's ``get_db_prep_save``, so a field
 behaves exactly as it does with the queryset or ``save()`` itself. Queries run on
 ``connection.cursor()``, so query logging and ``django_assert_num_queries`` see them.
@@ -75,15 +77,13 @@ class CompiledSelect(Generic[M]):
             plan = plans[self] = _SelectPlan(queryset, self._names, alias)
         return plan
 
-    def all(self, using: str, **values: str) -> list[M]:
-        plan = self._plan(using)
+    def _params(self, plan: _SelectPlan, values: dict[str, str]) -> list[Any]:
         for value in values.values():
             if not isinstance(value, str):
                 raise TypeError("CompiledSelect binds strings only.")
-        params = [values[name] if name else constant for name, constant in plan.params]
-        with connections[using].cursor() as cursor:
-            cursor.execute(plan.sql, params)
-            rows = cursor.fetchall()
+        return [values[name] if name else constant for name, constant in plan.params]
+
+    def _objects(self, plan: _SelectPlan, using: str, rows: list[Any]) -> list[M]:
         if plan.converters:
             rows = plan.compiler.apply_converters(rows, plan.converters)
         objects = []
@@ -93,6 +93,14 @@ class CompiledSelect(Generic[M]):
                 populator.populate(row, obj)
             objects.append(obj)
         return objects
+
+    def all(self, using: str, **values: str) -> list[M]:
+        plan = self._plan(using)
+        params = self._params(plan, values)
+        with connections[using].cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            rows = cursor.fetchall()
+        return self._objects(plan, using, rows)
 
     def first(self, using: str, **values: str) -> M | None:
         """The first row's instance, or None (for lookups by a unique value: no LIMIT added)."""
@@ -181,6 +189,7 @@ class CompiledUpdate:
     def __init__(self, model: type[Model], build: Callable[..., tuple[QuerySet[Any], dict[str, Any]]],
                  **fields: str) -> None:
         self._build = build
+        self.model = model
         self._fields = {name: model._meta.get_field(field) for name, field in fields.items()}
 
     def _plan(self, alias: str) -> _UpdatePlan:
@@ -190,22 +199,66 @@ class CompiledUpdate:
             plan = plans[self] = _UpdatePlan(self._build, self._fields, alias)
         return plan
 
-    def run(self, using: str, **values: Any) -> int:
-        plan = self._plan(using)
-        connection = connections[using]
+    def _params(self, plan: _UpdatePlan, using: str, values: dict[str, Any]) -> list[Any]:
         if values.keys() != self._fields.keys():
             raise TypeError(f"CompiledUpdate takes exactly {sorted(self._fields)}.")
         for name in plan.condition_names:
             if values[name] is None:
                 raise TypeError(f"{name} is compared in the WHERE clause: it cannot be None.")
+        connection = connections[using]
         fields = self._fields
-        params = [
+        return [
             fields[name].get_db_prep_save(values[name], connection) if name else constant
             for name, constant in plan.params
         ]
-        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+
+    def run(self, using: str, **values: Any) -> int:
+        plan = self._plan(using)
+        params = self._params(plan, using, values)
+        with transaction.mark_for_rollback_on_error(using), connections[using].cursor() as cursor:
             cursor.execute(plan.sql, params)
             return cursor.rowcount
+
+
+def update_then_select(update: CompiledUpdate, select: CompiledSelect[M], using: str,
+                       update_values: dict[str, Any], select_values: dict[str, str]) -> list[M]:
+    """The rows ``select`` finds among those ``update`` changed, as they are after it.
+
+    On PostgreSQL one statement, one round trip: the update as a data-modifying ``WITH``
+    (``RETURNING`` its rows), read by the select in place of its table. Elsewhere the update,
+    then the select if the update changed a row: there the select reads the table, so it should
+    name the same rows as the update (by primary key, say).
+    """
+    connection = connections[using]
+    update_plan, select_plan = update._plan(using), select._plan(using)
+    if connection.vendor == "postgresql":
+        plans = _plans_of(connection)
+        key = ("update_then_select", update, select)
+        sql = plans.get(key)
+        if sql is None:
+            sql = plans[key] = _with_changed_rows(update, select, update_plan.sql, select_plan.sql, connection)
+        if sql:
+            params = update._params(update_plan, using, update_values) + select._params(select_plan, select_values)
+            with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            return select._objects(select_plan, using, rows)
+    if not update.run(using, **update_values):
+        return []
+    return select.all(using, **select_values)
+
+
+def _with_changed_rows(update: CompiledUpdate, select: CompiledSelect[Any], update_sql: str,
+                       select_sql: str, connection: Any) -> str:
+    """WITH "changed" AS (UPDATE t ... RETURNING t.*) SELECT ... FROM "changed" AS t ...; or ""
+    when the select does not read the updated table exactly once."""
+    table = connection.ops.quote_name(update.model._meta.db_table)
+    source = f" FROM {table}"
+    if select._plan(connection.alias).model is not update.model or select_sql.count(source) != 1:
+        return ""
+    changed = connection.ops.quote_name("uploadkit_changed")
+    return (f"WITH {changed} AS ({update_sql} RETURNING {table}.*) "
+            + select_sql.replace(source, f" FROM {changed} AS {table}", 1))
 
 
 class _InsertPlan:
@@ -285,15 +338,63 @@ def insert_one(obj: Model, using: str | None = None, *, guard: tuple[str, list[A
     row is written only if it holds. Returns False, having written nothing, when it did not
     hold, or when no guarded INSERT is possible here (then the guard was never checked).
     """
+    using = using or router.db_for_write(type(obj), instance=obj)
+    statement = _insert_statement(obj, using, guard)
+    if statement is None:
+        return _save(obj, using, guard)
+    plan, params = statement
+    connection = connections[using]
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        if guard is not None and cursor.rowcount != 1:
+            return False
+        if plan.returning:
+            returned = connection.ops.fetch_returned_insert_columns(cursor, plan.compiler.returning_params)
+            _set_returned(obj, plan, returned)
+    _mark_saved(obj, using)
+    return True
+
+
+def insert_one_then_update(obj: Model, update: CompiledUpdate, using: str, **values: Any) -> int:
+    """``insert_one(obj, using)`` and ``update.run(using, **values)``, both or neither; returns
+    the number of rows updated.
+
+    On PostgreSQL one statement, one round trip: the update as a data-modifying ``WITH``, the
+    INSERT returning what the database made for ``obj`` and how many rows the update changed.
+    Elsewhere (or when ``save()`` must write ``obj``) the two in one transaction.
+    """
+    connection = connections[using]
+    statement = _insert_statement(obj, using, None) if connection.vendor == "postgresql" else None
+    if statement is None:
+        # No savepoint inside a caller's transaction: a failure there fails the caller's whole
+        # transaction, as the one statement does.
+        with transaction.atomic(using, savepoint=False):
+            insert_one(obj, using)
+            return update.run(using, **values)
+    plan, params = statement
+    update_plan = update._plan(using)
+    updated = connection.ops.quote_name("uploadkit_updated")
+    sql = (f"WITH {updated} AS ({update_plan.sql} RETURNING 1) {plan.sql}"
+           + (", " if plan.returning else " RETURNING ") + f"(SELECT COUNT(*) FROM {updated})")
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(sql, update._params(update_plan, using, values) + params)
+        *returned, count = cursor.fetchone()
+    if plan.returning:
+        _set_returned(obj, plan, returned)
+    _mark_saved(obj, using)
+    return count
+
+
+def _insert_statement(obj: Model, using: str, guard: tuple[str, list[Any]] | None
+                      ) -> tuple[_InsertPlan, list[Any]] | None:
+    """The plan and parameters of ``obj``'s INSERT, or None when ``save()`` must write it."""
     cls = type(obj)
     meta = cls._meta
-    using = using or router.db_for_write(cls, instance=obj)
     pk_set = obj.pk is not None
     if not can_insert_directly(cls) or not (pk_set or meta.auto_field):
-        return _save(obj, using, guard)
+        return None
     obj._prepare_related_fields_for_save(operation_name="save")
-    connection = connections[using]
-    plans = _plans_of(connection)
+    plans = _plans_of(connections[using])
     plan_key = ("insert", cls, pk_set, guard[0] if guard else None)
     plan = plans.get(plan_key)
     if plan is None:
@@ -302,22 +403,24 @@ def insert_one(obj: Model, using: str | None = None, *, guard: tuple[str, list[A
     compiler = plan.compiler
     params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in plan.fields]
     if not plan.usable or any(hasattr(p, "as_sql") for p in params):
-        return _save(obj, using, guard)
+        return None
     if guard is not None:
         params += guard[1]
-    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(plan.sql, [*params, *compiler.returning_params])
-        if guard is not None and cursor.rowcount != 1:
-            return False
-        if plan.returning:
-            rows = [connection.ops.fetch_returned_insert_columns(cursor, compiler.returning_params)]
-            if plan.converters:
-                rows = list(compiler.apply_converters(rows, plan.converters))
-            for field, value in zip(plan.returning, rows[0]):
-                setattr(obj, field.attname, value)
+    return plan, [*params, *compiler.returning_params]
+
+
+def _set_returned(obj: Model, plan: _InsertPlan, returned: Any) -> None:
+    """Set the values the database made (an auto-incremented id) on ``obj``, as save() does."""
+    rows = [returned]
+    if plan.converters:
+        rows = list(plan.compiler.apply_converters(rows, plan.converters))
+    for field, value in zip(plan.returning, rows[0]):
+        setattr(obj, field.attname, value)
+
+
+def _mark_saved(obj: Model, using: str) -> None:
     obj._state.adding = False
     obj._state.db = using
-    return True
 
 
 def _save(obj: Model, using: str, guard: tuple[str, list[Any]] | None) -> bool:

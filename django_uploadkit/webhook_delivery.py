@@ -260,11 +260,6 @@ _EVENT_WITH_PROJECT = queries.CompiledSelect(
 )
 
 
-def _claim(event_id: str, now: Any, using: str) -> bool:
-    lease = now + timedelta(seconds=float(uploadkit_settings.WEBHOOK_TIMEOUT) + 30)
-    return bool(_CLAIM.run(using, pk=event_id, now=now, lease=lease))
-
-
 def attempt_delivery(event_id: str) -> float | None:
     """Make one attempt. Returns None when the event needs nothing more (delivered, failed,
     gone), or the number of seconds after which the caller should try again."""
@@ -272,16 +267,19 @@ def attempt_delivery(event_id: str) -> float | None:
     # The claim, the read and the result all on the write database: a replica might not have
     # the claim yet.
     using = router.db_for_write(WebhookEvent)
-    if not _claim(event_id, now, using):
+    lease = now + timedelta(seconds=float(uploadkit_settings.WEBHOOK_TIMEOUT) + 30)
+    # Claimed and read with its project in one round trip on PostgreSQL (queries.py).
+    claimed = queries.update_then_select(
+        _CLAIM, _EVENT_WITH_PROJECT, using,
+        {"pk": event_id, "now": now, "lease": lease}, {"pk": event_id},
+    )
+    if not claimed:
         event = WebhookEvent.objects.filter(pk=event_id).first()
         if event is None or event.status != Status.PENDING:
-            return None  # done already: running twice is harmless
+            return None  # done already (or deleted): running twice is harmless
         # Another worker holds the lease (or died holding it): look again when it ends.
         return max(1.0, (event.lease_until - now).total_seconds() + 1) if event.lease_until else 1.0
-
-    event = _EVENT_WITH_PROJECT.first(using, pk=event_id)
-    if event is None:
-        return None  # deleted since the claim (with its project): nothing to deliver
+    event = claimed[0]
     project = event.project
     attempt = event.attempts + 1
     delivery = WebhookDelivery(
@@ -296,21 +294,20 @@ def attempt_delivery(event_id: str) -> float | None:
     done = delivery.succeeded or attempt >= max_attempts() or not project.webhook_url
     delay = None if done else next_delay(attempt)
     finished = timezone.now()
-    with transaction.atomic(using):
-        queries.insert_one(delivery, using)
-        _FINISH.run(
-            using,
-            pk=event.pk,
-            attempts=attempt,
-            last_attempt_at=now,
-            status=(
-                Status.DELIVERED
-                if delivery.succeeded
-                else (Status.FAILED if done else Status.PENDING)
-            ),
-            delivered_at=finished if delivery.succeeded else None,
-            next_attempt_at=None if done else finished + timedelta(seconds=delay or 0),
-        )
+    # The attempt's row and the event's new state together (one statement on PostgreSQL).
+    queries.insert_one_then_update(
+        delivery, _FINISH, using,
+        pk=event.pk,
+        attempts=attempt,
+        last_attempt_at=now,
+        status=(
+            Status.DELIVERED
+            if delivery.succeeded
+            else (Status.FAILED if done else Status.PENDING)
+        ),
+        delivered_at=finished if delivery.succeeded else None,
+        next_attempt_at=None if done else finished + timedelta(seconds=delay or 0),
+    )
     if not delivery.succeeded:
         logger.warning(
             "Webhook %s attempt %d/%d to project %s failed: %s",

@@ -297,3 +297,73 @@ def test_an_update_without_a_condition_updates_every_row(project):
 def test_a_sliced_queryset_is_refused_as_update_refuses_it(project):
     with pytest.raises(TypeError):
         set_status(lambda events: events.all()[:1]).run("default", status=Status.FAILED)
+
+
+# -- update_then_select, insert_one_then_update -------------------------------------------------
+
+from django_uploadkit.models import WebhookDelivery  # noqa: E402
+from django_uploadkit.queries import insert_one_then_update, update_then_select  # noqa: E402
+
+EVENT_WITH_PROJECT = CompiledSelect(
+    lambda pk: WebhookEvent.objects.select_related("project").filter(pk=pk).order_by(), "pk"
+)
+#: One round trip where the database can merge the two statements (PostgreSQL), else two.
+STATEMENTS = 1 if connection.vendor == "postgresql" else 2
+
+
+def test_update_then_select_reads_the_row_it_claimed_as_it_is_after(project, django_assert_num_queries):
+    now = timezone.now()
+    lease = now + timedelta(seconds=60)
+    event(project, "msg_free")
+    held = now + timedelta(seconds=5)
+    event(project, "msg_held", lease_until=held)
+    claim = {"now": now, "lease": lease}
+    update_then_select(CLAIM, EVENT_WITH_PROJECT, "default", {"pk": "msg_free", **claim}, {"pk": "msg_free"})
+
+    later = lease + timedelta(seconds=1)  # the first lease has lapsed
+    with django_assert_num_queries(STATEMENTS):
+        [claimed] = update_then_select(CLAIM, EVENT_WITH_PROJECT, "default",
+                                       {"pk": "msg_free", "now": later, "lease": later + timedelta(seconds=60)},
+                                       {"pk": "msg_free"})
+    with django_assert_num_queries(0):
+        assert claimed.project == project  # read with it
+    assert claimed.pk == "msg_free" and claimed.lease_until == later + timedelta(seconds=60)
+    assert WebhookEvent.objects.get(pk="msg_free").lease_until == claimed.lease_until
+
+    with django_assert_num_queries(1):  # nothing claimed: nothing read
+        assert update_then_select(CLAIM, EVENT_WITH_PROJECT, "default",
+                                  {"pk": "msg_held", **claim}, {"pk": "msg_held"}) == []
+    assert WebhookEvent.objects.get(pk="msg_held").lease_until == held
+
+
+def attempt(pk, number=1):
+    return WebhookDelivery(event_id=pk, attempt=number, url="https://example.com/hooks",
+                           attempted_at=timezone.now(), status_code=200, succeeded=True)
+
+
+def test_insert_one_then_update_writes_the_row_and_the_update(project, django_assert_num_queries):
+    event(project, "msg_warm")
+    insert_one_then_update(attempt("msg_warm"), FINISH, "default", pk="msg_warm", attempts=1,
+                           status=Status.DELIVERED, next_attempt_at=None)  # builds the SQL
+    event(project, "msg_one", lease_until=timezone.now())
+    delivery = attempt("msg_one")
+    with django_assert_num_queries(STATEMENTS):
+        updated = insert_one_then_update(delivery, FINISH, "default", pk="msg_one", attempts=1,
+                                         status=Status.DELIVERED, next_attempt_at=None)
+    assert updated == 1
+    assert delivery.pk is not None and not delivery._state.adding  # as save() leaves it
+    assert WebhookDelivery.objects.get(pk=delivery.pk).event_id == "msg_one"
+    row = WebhookEvent.objects.get(pk="msg_one")
+    assert (row.attempts, row.status, row.lease_until) == (1, "DELIVERED", None)
+
+
+@pytest.mark.django_db(transaction=True)  # the attempt's foreign key is checked at the commit
+@pytest.mark.parametrize("case", ["the update fails", "the event is gone"])
+def test_insert_one_then_update_writes_neither_when_one_fails(project, case):
+    event(project, "msg_kept")
+    pk, attempts = ("msg_kept", -1) if case == "the update fails" else ("msg_gone", 1)
+    with pytest.raises(IntegrityError), transaction.atomic():  # a CHECK; the attempt's foreign key
+        insert_one_then_update(attempt(pk), FINISH, "default", pk=pk, attempts=attempts,
+                               status=Status.FAILED, next_attempt_at=None)
+    assert not WebhookDelivery.objects.exists()
+    assert WebhookEvent.objects.get(pk="msg_kept").attempts == 0

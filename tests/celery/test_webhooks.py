@@ -12,7 +12,7 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from django_uploadkit import webhook_delivery
 from django_uploadkit.models import File, Project, WebhookDelivery, WebhookEvent
@@ -342,6 +342,22 @@ def new_event(project: Project) -> WebhookEvent:
         id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
         body='{"type":"file.uploaded"}', next_attempt_at=None,
     )
+
+
+def test_an_attempt_is_two_statements_on_postgresql(settings, project, receiver,
+                                                    django_assert_num_queries):
+    """The claim with the read of the event and its project, then the attempt's row with the
+    event's new state: one statement each on PostgreSQL. SQLite: the claim, the read, and
+    BEGIN IMMEDIATE, INSERT, UPDATE, COMMIT."""
+    settings.UPLOADKIT = TEST_UPLOADKIT
+    connect(project, receiver)
+    warm, measured = new_event(project), new_event(project)
+    assert webhook_delivery.attempt_delivery(warm.pk) is None  # builds the SQL
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 6):
+        assert webhook_delivery.attempt_delivery(measured.pk) is None
+    assert WebhookEvent.objects.get(pk=measured.pk).status == Status.DELIVERED
+    assert WebhookDelivery.objects.get(event_id=measured.pk).succeeded
+    assert [hook.headers["webhook-id"] for hook in receiver.wait_for(2)] == [warm.pk, measured.pk]
 
 
 def test_the_session_keeps_no_cookie_between_deliveries(runner, project, upload, receiver):

@@ -37,7 +37,7 @@ __all__ = ["wait_until"]
 FAULT_UPLOADKIT: dict[str, Any] = {
     **TEST_UPLOADKIT,
     "STORAGE": "tests.faults.backends.BlockingLocalBackend",
-    # An attempt's lease on its event is WEBHOOK_TIMEOUT + 30 s (webhook_delivery._claim).
+    # An attempt's lease on its event is WEBHOOK_TIMEOUT + 30 s (webhook_delivery.attempt_delivery).
     "WEBHOOK_TIMEOUT": 3,
     "OUTBOX_DRAIN_AFTER": 1,
 }
