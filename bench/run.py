@@ -58,7 +58,9 @@ PROFILES = {
 
 #: Item 7's worker configurations: (pool, concurrency, extra environment), each one worker
 #: process (prefork: its parent and one child). The first one a profile names is the figure
-#: (the webhook worker docs/celery.md gives); the others are measured beside it, A B A B.
+#: (the webhook worker docs/celery.md gives); the others are measured beside it, A B A B. All
+#: run the example project's settings (CELERY_DB_REUSE_MAX = 1000), except "no_db_reuse":
+#: Celery's default, under which its Django fix-up closes the database connection every task.
 HOOK_VARIANTS: dict[str, tuple[str, int, dict[str, str]]] = {
     "threads": ("threads", 4, {}),
     "solo": ("solo", 1, {}),
@@ -928,9 +930,6 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
     broker = redis.Redis.from_url(REDIS_URL)
     # The receiver is on loopback: the worker must be allowed to call it (development setting).
     env = base_env(UPLOADKIT_ALLOW_PRIVATE_WEBHOOKS="1")
-    # All with the example project's settings (CELERY_DB_REUSE_MAX = 1000); "no_db_reuse" is
-    # Celery's default instead, under which its Django fix-up closes the database connection
-    # around every task.
     variants = {k: HOOK_VARIANTS[k] for k in p["hook_variants"]}
     order = [(i, name) for i in range(p["hook_runs"]) for name in variants]
     with Receiver(secret) as rx:

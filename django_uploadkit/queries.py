@@ -230,13 +230,13 @@ def update_then_select(update: CompiledUpdate, select: CompiledSelect[M], using:
     name the same rows as the update (by primary key, say).
     """
     connection = connections[using]
-    update_plan, select_plan = update._plan(using), select._plan(using)
     if connection.vendor == "postgresql":
+        update_plan, select_plan = update._plan(using), select._plan(using)
         plans = _plans_of(connection)
         key = ("update_then_select", update, select)
         sql = plans.get(key)
         if sql is None:
-            sql = plans[key] = _with_changed_rows(update, select, update_plan.sql, select_plan.sql, connection)
+            sql = plans[key] = _with_changed_rows(update.model, update_plan.sql, select_plan, connection)
         if sql:
             params = update._params(update_plan, using, update_values) + select._params(select_plan, select_values)
             with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
@@ -248,17 +248,16 @@ def update_then_select(update: CompiledUpdate, select: CompiledSelect[M], using:
     return select.all(using, **select_values)
 
 
-def _with_changed_rows(update: CompiledUpdate, select: CompiledSelect[Any], update_sql: str,
-                       select_sql: str, connection: Any) -> str:
+def _with_changed_rows(model: type[Model], update_sql: str, select_plan: _SelectPlan, connection: Any) -> str:
     """WITH "changed" AS (UPDATE t ... RETURNING t.*) SELECT ... FROM "changed" AS t ...; or ""
     when the select does not read the updated table exactly once."""
-    table = connection.ops.quote_name(update.model._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     source = f" FROM {table}"
-    if select._plan(connection.alias).model is not update.model or select_sql.count(source) != 1:
+    if select_plan.model is not model or select_plan.sql.count(source) != 1:
         return ""
     changed = connection.ops.quote_name("uploadkit_changed")
     return (f"WITH {changed} AS ({update_sql} RETURNING {table}.*) "
-            + select_sql.replace(source, f" FROM {changed} AS {table}", 1))
+            + select_plan.sql.replace(source, f" FROM {changed} AS {table}", 1))
 
 
 class _InsertPlan:
@@ -373,9 +372,14 @@ def insert_one_then_update(obj: Model, update: CompiledUpdate, using: str, **val
             return update.run(using, **values)
     plan, params = statement
     update_plan = update._plan(using)
-    updated = connection.ops.quote_name("uploadkit_updated")
-    sql = (f"WITH {updated} AS ({update_plan.sql} RETURNING 1) {plan.sql}"
-           + (", " if plan.returning else " RETURNING ") + f"(SELECT COUNT(*) FROM {updated})")
+    plans = _plans_of(connection)
+    key = ("insert_one_then_update", plan, update)
+    sql = plans.get(key)
+    if sql is None:
+        updated = connection.ops.quote_name("uploadkit_updated")
+        sql = plans[key] = (f"WITH {updated} AS ({update_plan.sql} RETURNING 1) {plan.sql}"
+                            + (", " if plan.returning else " RETURNING ")
+                            + f"(SELECT COUNT(*) FROM {updated})")
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, update._params(update_plan, using, values) + params)
         *returned, count = cursor.fetchone()

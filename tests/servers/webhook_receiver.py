@@ -27,7 +27,7 @@ class WebhookReceiver:
         self._lock = threading.Condition()
         self.in_flight = 0
         self.max_in_flight = 0
-        self._gather = 0
+        self._gather, self._gather_timeout = 0, 0.0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
