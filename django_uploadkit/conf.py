@@ -57,7 +57,8 @@ DEFAULTS: dict[str, Any] = {
     # Allow webhook URLs that resolve to loopback, private, link-local or multicast addresses.
     # Development and tests only: in production it would let a project owner probe your network.
     "ALLOW_PRIVATE_WEBHOOKS": False,
-    # Seconds to wait for the receiver's response (connect and read).
+    # Seconds an attempt may take, from connecting to the last byte of the answer (a total,
+    # not per read: http_deadline.py).
     "WEBHOOK_TIMEOUT": 10,
     # Seconds between attempts: after the first attempt fails, the next waits the first delay,
     # and so on (each +/- WEBHOOK_RETRY_JITTER). len + 1 attempts, then the delivery is FAILED.

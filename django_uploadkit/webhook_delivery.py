@@ -22,13 +22,14 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from django.db import router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import outbox, queries
 from .conf import uploadkit_settings
+from .http_deadline import Deadline, DeadlineAdapter
 from .ids import new_file_id
 from .models import File, Project, WebhookDelivery, WebhookEvent
 from .webhooks import UnsafeWebhookUrl, check_webhook_url, generate_secret, sign_webhook
@@ -60,7 +61,7 @@ def _http() -> requests.Session:
         # once per URL, not scanned from os.environ two or three times per delivery.
         session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(pool_connections=32, pool_maxsize=2)
+        adapter = DeadlineAdapter(pool_connections=32, pool_maxsize=2)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         _local.session, _local.pid = session, os.getpid()
@@ -344,20 +345,29 @@ def _post(project: Project, event: WebhookEvent, delivery: WebhookDelivery) -> N
         "webhook-signature": signatures,
     }
     timeout = float(uploadkit_settings.WEBHOOK_TIMEOUT)
-    try:
-        # Redirects are never followed: a 3xx counts as a failed attempt, so a receiver cannot
-        # bounce the request to an internal address.
-        # The body is read only up to the excerpt: a short one (the usual) is read to its end and
-        # the connection goes back to the pool; a longer one closes it.
-        with _http().post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True,
-            **_environment(url),
-        ) as response:
-            delivery.status_code = response.status_code
-            excerpt = response.raw.read(EXCERPT_CHARS * 4, decode_content=True) or b""
-            delivery.response_excerpt = excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]
-            delivery.succeeded = 200 <= response.status_code < 300
-            if not delivery.succeeded:
-                delivery.error = f"HTTP {response.status_code}"
-    except requests.RequestException as exc:
-        delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
+    # WEBHOOK_TIMEOUT bounds the whole attempt, not only each read (http_deadline.py).
+    with Deadline(timeout) as deadline:
+        try:
+            # Redirects are never followed: a 3xx counts as a failed attempt, so a receiver
+            # cannot bounce the request to an internal address.
+            # The body is read only up to the excerpt: a short one (the usual) is read to its end
+            # and the connection goes back to the pool; a longer one closes it.
+            with _http().post(
+                url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
+                stream=True, **_environment(url),
+            ) as response:
+                delivery.status_code = response.status_code
+                excerpt = response.raw.read(EXCERPT_CHARS * 4, decode_content=True) or b""
+                delivery.response_excerpt = excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]
+                delivery.succeeded = 200 <= response.status_code < 300
+                if not delivery.succeeded:
+                    delivery.error = f"HTTP {response.status_code}"
+        # The body is read through urllib3, whose errors requests does not wrap.
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
+    if deadline.expired:
+        # What was read before the cut can look whole (an EOF ends the headers for http.client,
+        # and a body without a length): never count it as delivered.
+        delivery.succeeded = False
+        delivery.error = (f"The receiver did not answer in full within WEBHOOK_TIMEOUT "
+                          f"({timeout:g} s); the connection was closed.")

@@ -24,6 +24,7 @@ from django_uploadkit.webhooks import (
     verify_webhook,
 )
 
+from ..servers.slow_http import SlowServer
 from ..servers.webhook_receiver import WebhookReceiver
 from .conftest import TEST_UPLOADKIT, wait_until
 
@@ -458,3 +459,31 @@ def test_the_ca_bundle_and_no_proxy_are_read_as_requests_reads_them(environment)
     assert settings["verify"] == "/etc/ssl/certs/ca-certificates.crt"
     assert settings["proxies"] == {}
     assert webhook_delivery._environment("http://other.example/hook")["proxies"]["http"] == "http://127.0.0.9:9"
+
+
+# -- the whole attempt within WEBHOOK_TIMEOUT ---------------------------------------------------
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_webhook_timeout(settings, project):
+    """Each byte in time for the read timeout, the whole answer far past it: the attempt ends
+    at WEBHOOK_TIMEOUT as a failure, to be tried again, in any pool (threads and solo have no
+    Celery time limit)."""
+    settings.UPLOADKIT = {**TEST_UPLOADKIT, "WEBHOOK_TIMEOUT": 0.5}
+    with SlowServer(interval=0.02) as server:  # 20 ms a byte, ~2.4 s for the answer
+        event = deliver_one(project, server.url)
+        assert server.wait_for(1) == [True]  # it saw us hang up before its answer was sent
+    assert (event.status, event.attempts) == (Status.PENDING, 1)
+    [attempt] = WebhookDelivery.objects.filter(event=event)
+    assert not attempt.succeeded
+    assert "within WEBHOOK_TIMEOUT (0.5 s)" in attempt.error
+
+
+def test_a_body_that_stalls_after_the_headers_is_a_failed_attempt_not_an_exception(settings,
+                                                                                   project):
+    settings.UPLOADKIT = {**TEST_UPLOADKIT, "WEBHOOK_TIMEOUT": 0.5}
+    with SlowServer(mode="stall", stall=3) as server:
+        event = deliver_one(project, server.url)
+    assert (event.status, event.attempts) == (Status.PENDING, 1)
+    [attempt] = WebhookDelivery.objects.filter(event=event)
+    assert attempt.status_code == 200 and not attempt.succeeded
+    assert "WEBHOOK_TIMEOUT" in attempt.error or "Read timed out" in attempt.error
