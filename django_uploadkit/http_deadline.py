@@ -28,6 +28,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager
 
 _local = threading.local()
+#: How late the watchdog may act on a deadline, in seconds.
+SLACK = 0.1
 
 
 class Deadline:
@@ -96,6 +98,7 @@ class _Watchdog:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
+        self.wakeups = 0  # times it woke to expire what was due (docs: cheap at any rate)
         threading.Thread(target=self._run, name="uploadkit-http-deadline", daemon=True).start()
 
     def watch(self, deadline: Deadline) -> None:
@@ -108,9 +111,17 @@ class _Watchdog:
         while True:
             with self._wake:
                 while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._wake.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                _, _, due = heapq.heappop(self._heap)
-            due._expire()  # outside the condition: a finished one returns at once
+                    # Up to SLACK late, so that one wake-up takes all that fell due meanwhile:
+                    # most entries are exchanges long finished, and at hundreds of attempts a
+                    # second a wake-up each would cost more than the attempts' own deadlines.
+                    self._wake.wait(self._heap[0][0] - time.monotonic() + SLACK if self._heap else None)
+                self.wakeups += 1
+                now = time.monotonic()
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+            for deadline in due:  # outside the condition: a finished one returns at once
+                deadline._expire()
 
 
 _watchdogs: dict[int, _Watchdog] = {}

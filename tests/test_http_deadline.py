@@ -67,3 +67,20 @@ def test_a_stalled_body_through_a_proxy_is_cut_too(session):
             with pytest.raises(urllib3.exceptions.ProtocolError, match="IncompleteRead"):
                 response.raw.read(10)
         assert deadline.expired
+
+
+def test_the_watchdog_wakes_once_for_all_that_fell_due_together():
+    """Finished exchanges' deadlines still come due; one every 5 ms must not mean a wake-up
+    every 5 ms."""
+    from django_uploadkit.http_deadline import SLACK, _watchdog
+
+    dog = _watchdog()
+    before = dog.wakeups
+    count, spacing = 100, 0.005
+    for _ in range(count):
+        with Deadline(0.05):
+            pass
+        time.sleep(spacing)
+    time.sleep(0.05 + 2 * SLACK)
+    woke = dog.wakeups - before
+    assert SLACK == 0.1 and 1 <= woke <= 20  # about 0.5 s / SLACK = 5, not 100
