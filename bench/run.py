@@ -50,10 +50,10 @@ PROFILES = {
     # files deleted through the API per run and runs; webhook events per run and runs
     "full": dict(seconds=10, runs=5, warmup=3, rows=1_000_000, depth=200_000, put_mib=1024, put_runs=5,
                  deletes=10_000, delete_runs=3, hooks=5_000, hook_runs=3,
-                 hook_variants=["threads", "solo", "prefork"], floors=True),
+                 hook_variants=["threads", "one_per_message", "prefork"], floors=True),
     "quick": dict(seconds=2, runs=3, warmup=1, rows=100_000, depth=20_000, put_mib=128, put_runs=2,
                   deletes=1_000, delete_runs=1, hooks=500, hook_runs=1,
-                  hook_variants=["threads", "prefork"], floors=False),
+                  hook_variants=["threads", "one_per_message"], floors=False),
 }
 
 #: Item 7's worker configurations: (pool, concurrency, extra environment), each one worker
@@ -63,10 +63,15 @@ PROFILES = {
 #: Celery's default, under which its Django fix-up closes the database connection every task.
 HOOK_VARIANTS: dict[str, tuple[str, int, dict[str, str]]] = {
     "threads": ("threads", 4, {}),
+    "one_per_message": ("threads", 4, {}),
     "solo": ("solo", 1, {}),
     "prefork": ("prefork", 1, {}),
     "no_db_reuse": ("solo", 1, {"CELERY_DB_REUSE_MAX": "0"}),
 }
+#: Variants whose events are recorded with another ``WEBHOOK_BATCH_SIZE`` than the shipped
+#: one (10 events of a project per task message). "one_per_message": a message per event, as
+#: events recorded one by one (one upload completed at a time) are sent whatever the setting.
+HOOK_BATCH_SIZES: dict[str, int] = {"one_per_message": 1}
 
 
 def log(message: str) -> None:
@@ -904,16 +909,23 @@ class Receiver:
         self.log.close()
 
 
-def worker_options(pool: str, concurrency: int, extra: dict[str, str]) -> str:
-    """How a variant's worker is started, as the table shows it."""
-    return " ".join([f"--pool {pool} --concurrency {concurrency}", *(f"{k}={v}" for k, v in extra.items())])
+def worker_options(name: str) -> str:
+    """How a variant's worker is started (and its events recorded), as the table shows it."""
+    pool, concurrency, extra = HOOK_VARIANTS[name]
+    words = [f"--pool {pool} --concurrency {concurrency}", *(f"{k}={v}" for k, v in extra.items())]
+    if name in HOOK_BATCH_SIZES:
+        words.append(f"WEBHOOK_BATCH_SIZE={HOOK_BATCH_SIZES[name]}")
+    return " ".join(words)
 
 
 def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
     import redis
+    from django.conf import settings
     from django.db import connection, transaction
+    from django.test import override_settings
 
     from django_uploadkit import webhook_delivery
+    from django_uploadkit.conf import uploadkit_settings
     from django_uploadkit.models import File, FileRoute, Project, WebhookEvent
     from django_uploadkit.webhooks import generate_secret
 
@@ -946,11 +958,14 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
             ]
             File.objects.bulk_create(files, batch_size=1000)
             # The events are queued before the worker starts, so the rate is the worker's alone.
+            batch = HOOK_BATCH_SIZES.get(variant, uploadkit_settings.WEBHOOK_BATCH_SIZE)
             started = time.monotonic()
-            with transaction.atomic():
-                events = webhook_delivery.record_file_events(webhook_delivery.FILE_UPLOADED, files)
+            with override_settings(UPLOADKIT={**settings.UPLOADKIT, "WEBHOOK_BATCH_SIZE": batch}):
+                with transaction.atomic():
+                    events = webhook_delivery.record_file_events(webhook_delivery.FILE_UPLOADED, files)
             queued_s = time.monotonic() - started
-            assert len(events) == n and broker.llen(QUEUE) == n, broker.llen(QUEUE)
+            messages = -(-n // batch)
+            assert len(events) == n and broker.llen(QUEUE) == messages, broker.llen(QUEUE)
             connection.close()
             rx.reset()
             pool, concurrency, extra = variants[variant]
@@ -978,7 +993,8 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
                 "receiver_connections": stats["connections"],
                 "events_delivered_in_db": delivered,
                 "queueing_s": queued_s,
-                "worker": worker_options(pool, concurrency, extra),
+                "worker": worker_options(variant),
+                "task_messages": messages,
                 "child_processes": children,
             }
             runs.append(run)
@@ -994,7 +1010,7 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
     first = p["hook_variants"][0]
     return {
         "events": n,
-        "variants": {name: worker_options(*variants[name]) for name in variants},
+        "variants": {name: worker_options(name) for name in variants},
         "deliveries_per_s": summary([r["deliveries_per_s"] for r in by[first]]),
         **{f"deliveries_per_s_{name}": summary([r["deliveries_per_s"] for r in by[name]]) for name in variants},
         # Each run of the first variant over the run of another made just after it (A B A B).

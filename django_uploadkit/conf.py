@@ -67,6 +67,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_JITTER": 0.2,
     # After a secret is rotated, deliveries are also signed with the previous secret this long.
     "WEBHOOK_SECRET_ROTATION_GRACE": 24 * 3600,
+    # Events of one project recorded together (a bulk delete, a rescue) share a task message of
+    # up to this many events, attempted in turn: in a burst, a Celery task cost more than the
+    # attempt it carried (BENCHMARKS.md, item 7). 1: a message per event.
+    "WEBHOOK_BATCH_SIZE": 10,
     # -- object deletion: exponential backoff while storage fails, forever, capped --
     "DELETE_RETRY_BACKOFF": 5,
     "DELETE_RETRY_BACKOFF_MAX": 3600,

@@ -75,14 +75,13 @@ def gather_deletions(self) -> int:
     return send_deletions(wait=not self.request.is_eager)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=120, time_limit=150)
-def deliver_webhook(self, event_id: str) -> None:
-    """One attempt now; on failure, the next after the documented delay, then FAILED."""
-    from .webhook_delivery import attempt_delivery
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def deliver_webhook(event_id: str, *more: str) -> None:
+    """One attempt for each event given, in turn (a project's events recorded together share a
+    message); one that fails is queued again on its own, after the documented delay."""
+    from .webhook_delivery import deliver
 
-    countdown = attempt_delivery(event_id)
-    if countdown is not None:
-        raise self.retry(countdown=countdown)
+    deliver([event_id, *more])
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=360)

@@ -4,7 +4,9 @@
   file's state: it writes the ``WebhookEvent`` (body serialized once, so every attempt sends
   the same bytes) and an outbox row for its delivery, both committed with the state change.
 - ``attempt_delivery`` makes one signed POST and records it as a ``WebhookDelivery``; the
-  Celery task ``deliver_webhook`` calls it and retries on the documented schedule.
+  Celery task ``deliver_webhook`` calls it through ``deliver``, for one event or for a batch
+  of one project's events recorded together, and queues each failed one again on the
+  documented schedule.
 - ``resend`` starts a new run of attempts for an event (the admin's "re-send").
 """
 
@@ -180,8 +182,24 @@ def record_file_events(event_type: str, files: Iterable[File]) -> list[WebhookEv
             )
         )
     WebhookEvent.objects.bulk_create(events, batch_size=500)
-    outbox.enqueue_many(DELIVER_TASK, ([event.pk] for event in events))
+    outbox.enqueue_many(DELIVER_TASK, batches((e.project_id, e.pk) for e in events))
     return events
+
+
+def batches(events: Iterable[tuple[int, str]]) -> list[list[str]]:
+    """``(project id, event id)`` pairs as ``deliver_webhook`` arguments: a project's events in
+    messages of up to ``WEBHOOK_BATCH_SIZE``, each message placed where its first event was.
+    One project per message, so that a slow receiver delays only its own project's events."""
+    size = max(1, int(uploadkit_settings.WEBHOOK_BATCH_SIZE))
+    found: list[list[str]] = []
+    filling: dict[int, list[str]] = {}
+    for project_id, event_id in events:
+        batch = filling.get(project_id)
+        if batch is None or len(batch) >= size:
+            batch = filling[project_id] = []
+            found.append(batch)
+        batch.append(event_id)
+    return found
 
 
 def resend(event: WebhookEvent) -> WebhookEvent:
@@ -199,14 +217,16 @@ def rescue_stale(limit: int = 500) -> int:
     """Re-queue PENDING events whose next attempt is long overdue (their queued retry was
     lost, e.g. the broker restarted without persistence). Attempts stay idempotent."""
     late = timezone.now() - timedelta(seconds=int(uploadkit_settings.WEBHOOK_RESCUE_AFTER))
-    ids = list(
+    found = list(
         WebhookEvent.objects.filter(status=Status.PENDING, next_attempt_at__lt=late)
-        .values_list("pk", flat=True)[:limit]
+        .order_by("next_attempt_at").values_list("project_id", "pk")[:limit]
     )
     with transaction.atomic():
-        WebhookEvent.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
-        outbox.enqueue_many(DELIVER_TASK, ([pk] for pk in ids))
-    return len(ids)
+        WebhookEvent.objects.filter(pk__in=[pk for _, pk in found]).update(
+            next_attempt_at=timezone.now()
+        )
+        outbox.enqueue_many(DELIVER_TASK, batches(found))
+    return len(found)
 
 
 # -- delivery ----------------------------------------------------------------------------------
@@ -259,6 +279,33 @@ _FINISH = queries.CompiledUpdate(
 _EVENT_WITH_PROJECT = queries.CompiledSelect(
     lambda pk: WebhookEvent.objects.select_related("project").filter(pk=pk).order_by(), "pk"
 )
+
+
+def deliver(event_ids: list[str]) -> None:
+    """One attempt for each event, in turn; one that fails is queued again on its own after its
+    delay. Once ``WEBHOOK_TIMEOUT`` has passed (a slow receiver), the events not yet attempted
+    are queued again as a message of their own: a batch takes about as long as one event at
+    most, within the task's time limits, and leaves the worker to other projects' events."""
+    give_back_at = time.monotonic() + float(uploadkit_settings.WEBHOOK_TIMEOUT)
+    for i, event_id in enumerate(event_ids):
+        if i and time.monotonic() > give_back_at:
+            _queue(event_ids[i:])
+            return
+        delay = attempt_delivery(event_id)
+        if delay is not None:
+            _queue([event_id], countdown=delay)
+
+
+def _queue(event_ids: list[str], countdown: float | None = None) -> None:
+    """Straight to the broker (a retry has no transaction to follow). If the broker refuses,
+    the events stay PENDING and ``rescue_stale`` queues them again."""
+    from .tasks import deliver_webhook
+
+    try:
+        deliver_webhook.apply_async(args=event_ids, countdown=countdown)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: rescue_stale has them
+        logger.warning("Webhook events %s could not be queued again (rescued later): %s",
+                       ", ".join(event_ids), exc)
 
 
 def attempt_delivery(event_id: str) -> float | None:
