@@ -1,13 +1,13 @@
-"""A total time limit on one HTTP exchange made with requests.
+"""A total time limit on one HTTP exchange made with urllib3.
 
-requests' ``timeout`` bounds each connect and each read, not the exchange: a receiver that
-sends its answer a byte at a time, each just inside the timeout, holds the caller as long as it
-likes. Celery's time limits end such a task only in the prefork pool, and the threads and solo
-pools that docs/celery.md gives for webhooks have none. So a webhook attempt runs inside a
+A read timeout bounds each connect and each read, not the exchange: a receiver that sends its
+answer a byte at a time, each just inside the timeout, holds the caller as long as it likes.
+Celery's time limits end such a task only in the prefork pool, and the threads and solo pools
+that docs/celery.md gives for webhooks have none. So a webhook attempt runs inside a
 ``Deadline``: one watchdog thread per process shuts down the socket of an exchange still running
 at its deadline, which ends the blocked read at once with an error.
 
-Only sessions with ``DeadlineAdapter`` mounted are watched; sockets are learned as each request
+Only pool managers made by ``pool_manager`` are watched; sockets are learned as each request
 has been sent (``getresponse``), which covers a reused keep-alive connection as well as a new
 one, and a proxy's.
 """
@@ -22,10 +22,9 @@ import threading
 import time
 from typing import Any
 
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.poolmanager import PoolManager
+from urllib3.poolmanager import PoolManager, ProxyManager
 
 _local = threading.local()
 #: How late the watchdog may act on a deadline, in seconds.
@@ -94,11 +93,10 @@ class _Watchdog:
     """One thread per process: sleeps until the earliest deadline, expires what is due."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
-        self.wakeups = 0  # times it woke to expire what was due (docs: cheap at any rate)
+        self.wakeups = 0  # times it woke to expire what was due (tests check it stays few)
         threading.Thread(target=self._run, name="uploadkit-http-deadline", daemon=True).start()
 
     def watch(self, deadline: Deadline) -> None:
@@ -168,17 +166,12 @@ class _HTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-class DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections, direct or through an HTTP proxy, a ``Deadline``
-    can cut short."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        # An HTTP(S) proxy's manager uses the standard pools; a SOCKS one keeps its own.
-        if manager.pool_classes_by_scheme.get("http") is HTTPConnectionPool:
-            manager.pool_classes_by_scheme = _POOLS
-        return manager
+def pool_manager(proxy_url: str | None = None, **connection_pool_kw: Any) -> PoolManager:
+    """A urllib3 ``PoolManager`` (a ``ProxyManager`` through the HTTP(S) proxy ``proxy_url``)
+    whose connections a ``Deadline`` can cut short."""
+    if proxy_url is None:
+        manager = PoolManager(**connection_pool_kw)
+    else:
+        manager = ProxyManager(proxy_url, **connection_pool_kw)
+    manager.pool_classes_by_scheme = _POOLS
+    return manager

@@ -361,7 +361,7 @@ def test_an_attempt_is_two_statements_on_postgresql(settings, project, receiver,
     assert [hook.headers["webhook-id"] for hook in receiver.wait_for(2)] == [warm.pk, measured.pk]
 
 
-def test_the_session_keeps_no_cookie_between_deliveries(runner, project, upload, receiver):
+def test_no_cookie_is_kept_between_deliveries(runner, project, upload, receiver):
     connect(project, receiver)
     receiver.script((200, {"Set-Cookie": "session=abc; Path=/"}))
     upload()
@@ -371,7 +371,7 @@ def test_the_session_keeps_no_cookie_between_deliveries(runner, project, upload,
     assert "cookie" not in hooks[1].headers
 
 
-def test_each_process_makes_its_own_session(monkeypatch):
+def test_each_process_makes_its_own_connection_pools(monkeypatch):
     first = webhook_delivery._http()
     assert webhook_delivery._http() is first
     monkeypatch.setattr(webhook_delivery.os, "getpid", lambda: -1)  # as after a fork
@@ -383,7 +383,7 @@ def test_each_process_makes_its_own_session(monkeypatch):
 
 @pytest.fixture
 def environment(monkeypatch, settings, tmp_path):
-    """A clean environment for requests, read afresh: no proxy, CA bundle or .netrc variables
+    """A clean environment for deliveries (read as requests reads it), read afresh: no proxy, CA bundle or .netrc variables
     but the test's own."""
     from .conftest import TEST_UPLOADKIT
 
@@ -459,6 +459,62 @@ def test_the_ca_bundle_and_no_proxy_are_read_as_requests_reads_them(environment)
     assert settings["verify"] == "/etc/ssl/certs/ca-certificates.crt"
     assert settings["proxies"] == {}
     assert webhook_delivery._environment("http://other.example/hook")["proxies"]["http"] == "http://127.0.0.9:9"
+
+
+def test_a_proxy_url_with_credentials_authenticates_to_the_proxy(environment, project):
+    import base64 as b64
+
+    with WebhookReceiver() as proxy:
+        host = origin(proxy).split("//", 1)[1]
+        environment.setenv("http_proxy", f"http://hooks:p%40ss@{host}")  # quoted in the URL
+        event = deliver_one(project, "http://127.0.0.9:9/hook")
+        assert event.status == Status.DELIVERED
+        [request] = proxy.received
+        assert request.headers["proxy-authorization"] == "Basic " + b64.b64encode(b"hooks:p@ss").decode()
+        assert "authorization" not in request.headers
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, trusted by nobody but the tests that say so."""
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_receivers_are_verified_against_the_ca_bundle_requests_would_use(
+    environment, project, certificate, tmp_path
+):
+    import shutil
+    import subprocess
+
+    cert, _ = certificate
+    with WebhookReceiver(tls=certificate) as receiver:
+        # certifi's bundle (what requests uses by default) does not trust it: not sent.
+        refused = deliver_one(project, receiver.url)
+        assert refused.status == Status.PENDING and receiver.received == []
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.deliveries.get().error
+
+        webhook_delivery._environment.cache_clear()
+        environment.setenv("REQUESTS_CA_BUNDLE", cert)  # a file
+        assert deliver_one(project, receiver.url).status == Status.DELIVERED
+
+        folder = tmp_path / "cas"
+        folder.mkdir()
+        shutil.copy(cert, folder / "receiver.pem")
+        subprocess.run(["openssl", "rehash", str(folder)], check=True, capture_output=True)
+        webhook_delivery._environment.cache_clear()
+        environment.setenv("REQUESTS_CA_BUNDLE", str(folder))  # a directory, as c_rehash makes
+        assert deliver_one(project, receiver.url).status == Status.DELIVERED
+        assert len(receiver.received) == 2
 
 
 # -- the whole attempt within WEBHOOK_TIMEOUT ---------------------------------------------------

@@ -6,6 +6,7 @@ it received, raw headers and body included, for the test to verify.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate file, key file) to answer over HTTPS instead of HTTP."""
         self.received: list[Received] = []
         self._script: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.Condition()
@@ -57,12 +59,17 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hooks"
+        return f"{self.scheme}://{host}:{port}/hooks"
 
     def script(self, *responses: int | tuple[int, dict[str, str]]) -> None:
         """The next responses, in order (a status, or a status and extra headers)."""
