@@ -3,34 +3,28 @@
 - ``record_file_events`` is called by the services inside the transaction that changes the
   file's state: it writes the ``WebhookEvent`` (body serialized once, so every attempt sends
   the same bytes) and an outbox row for its delivery, both committed with the state change.
-- ``attempt_delivery`` makes one signed POST and records it as a ``WebhookDelivery``; the
-  Celery task ``deliver_webhook`` calls it through ``deliver``, for one event or for a batch
-  of one project's events recorded together, and queues each failed one again on the
-  documented schedule.
+- ``attempt_delivery`` makes one signed POST (``webhook_http``) and records it as a
+  ``WebhookDelivery``; the Celery task ``deliver_webhook`` calls it through ``deliver``, for
+  one event or for a batch of one project's events recorded together, and queues each failed
+  one again on the documented schedule.
 - ``resend`` starts a new run of attempts for an event (the admin's "re-send").
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import random
-import threading
 import time
 from datetime import timedelta
 from typing import Any, Iterable
 
-import requests
-import urllib3
 from django.db import router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import outbox, queries
+from . import outbox, queries, webhook_http
 from .conf import uploadkit_settings
-from .http_deadline import Deadline, pool_manager
 from .ids import new_file_id
 from .models import File, Project, WebhookDelivery, WebhookEvent
 from .webhooks import UnsafeWebhookUrl, check_webhook_url, generate_secret, sign_webhook
@@ -46,74 +40,6 @@ EXCERPT_CHARS = 1000
 USER_AGENT = "django-uploadkit-webhooks/1"
 
 Status = WebhookEvent.Status
-
-_local = threading.local()
-
-
-def _http(proxy: str | None = None, verify: bool | str = True) -> urllib3.PoolManager:
-    """This process's (and thread's) pool manager for a proxy (None: straight to receivers) and
-    a CA setting: connections to a receiver are kept alive and reused by the next deliveries
-    instead of one TCP connection each. Made after the fork (keyed by pid), never shared
-    between processes. urllib3 itself, not requests on top of it: requests' session, request
-    and response objects cost half of each POST's CPU (BENCHMARKS.md, item 7, eighth round).
-    No cookie jar: what one receiver sets is never sent with a later delivery."""
-    managers = getattr(_local, "managers", None)
-    if managers is None or _local.pid != os.getpid():
-        managers = _local.managers = {}
-        _local.pid = os.getpid()
-    manager = managers.get((proxy, verify))
-    if manager is None:
-        manager = managers[(proxy, verify)] = _pool_manager(proxy, verify)
-    return manager
-
-
-def _pool_manager(proxy: str | None, verify: bool | str) -> urllib3.PoolManager:
-    """As requests' adapter would set it up: certifi's CA certificates, or the file or
-    directory ``REQUESTS_CA_BUNDLE`` names; a proxy's credentials from its URL."""
-    options: dict[str, Any] = {"num_pools": 32, "maxsize": 2, "cert_reqs": "CERT_REQUIRED"}
-    if verify is True:
-        options["ca_certs"] = requests.utils.DEFAULT_CA_BUNDLE_PATH
-    elif os.path.isdir(verify):
-        options["ca_cert_dir"] = verify
-    else:
-        options["ca_certs"] = verify
-    if proxy is None:
-        return pool_manager(None, **options)
-    if proxy.lower().startswith("socks"):
-        try:  # needs PySocks, as requests does
-            from urllib3.contrib.socks import SOCKSProxyManager
-        except ImportError:
-            raise urllib3.exceptions.ProxySchemeUnknown(
-                f"{proxy.split(':', 1)[0]} (SOCKS needs the PySocks package)"
-            ) from None
-        return SOCKSProxyManager(proxy, **options)
-    user, password = requests.utils.get_auth_from_url(proxy)
-    if user:
-        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
-    return pool_manager(proxy, **options)
-
-
-@functools.lru_cache(maxsize=256)
-def _environment(url: str) -> dict[str, Any]:
-    """What requests would take from the environment for ``url`` (``trust_env``): the proxies
-    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, none for a ``NO_PROXY`` host), the CA bundle
-    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) and ``.netrc`` credentials, read with requests'
-    own functions, and the URL as requests would send it (its host IDNA-encoded, its path
-    quoted). Read once per process and URL: requests scanned all of ``os.environ`` on every
-    delivery, which cost more than a quarter of an attempt's instructions (BENCHMARKS.md,
-    item 7). A change to these variables reaches a worker when it restarts."""
-    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    prepared = requests.Request("POST", url).prepare().url or url
-    proxies = requests.utils.get_environ_proxies(prepared)
-    netrc = requests.utils.get_netrc_auth(url)
-    return {
-        "url": prepared,
-        "proxies": proxies,
-        "proxy": requests.utils.select_proxy(prepared, proxies),
-        "verify": verify,
-        "headers": urllib3.make_headers(basic_auth=":".join(netrc)) if netrc else {},
-    }
-
 
 # -- endpoint and secret -----------------------------------------------------------------------
 
@@ -417,37 +343,8 @@ def _post(project: Project, event: WebhookEvent, delivery: WebhookDelivery) -> N
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signatures,
     }
-    timeout = float(uploadkit_settings.WEBHOOK_TIMEOUT)
-    environment = _environment(url)
-    headers.update(environment["headers"])
-    # WEBHOOK_TIMEOUT bounds the whole attempt, not only each read (http_deadline.py).
-    with Deadline(timeout) as deadline:
-        response = None
-        try:
-            # Redirects are never followed: a 3xx counts as a failed attempt, so a receiver
-            # cannot bounce the request to an internal address. No retries inside an attempt.
-            response = _http(environment["proxy"], environment["verify"]).urlopen(
-                "POST", environment["url"], body=body, headers=headers, redirect=False,
-                retries=False, timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                preload_content=False,
-            )
-            delivery.status_code = response.status
-            # The body is read only up to the excerpt: a short one (the usual) is read to its
-            # end and its connection goes back to the pool; a longer one's is closed.
-            excerpt = response.read(EXCERPT_CHARS * 4, decode_content=True) or b""
-            delivery.response_excerpt = excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]
-            delivery.succeeded = 200 <= response.status < 300
-            if not delivery.succeeded:
-                delivery.error = f"HTTP {response.status}"
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
-        finally:
-            if response is not None:
-                response.close()  # closes the connection unless the whole body was read
-                response.release_conn()
-    if deadline.expired:
-        # What was read before the cut can look whole (an EOF ends the headers for http.client,
-        # and a body without a length): never count it as delivered.
-        delivery.succeeded = False
-        delivery.error = (f"The receiver did not answer in full within WEBHOOK_TIMEOUT "
-                          f"({timeout:g} s); the connection was closed.")
+    sent = webhook_http.post(url, body, headers, float(uploadkit_settings.WEBHOOK_TIMEOUT),
+                             EXCERPT_CHARS)
+    delivery.status_code, delivery.response_excerpt = sent.status, sent.excerpt
+    delivery.succeeded = not sent.error and sent.status is not None and 200 <= sent.status < 300
+    delivery.error = sent.error or ("" if delivery.succeeded else f"HTTP {sent.status}")

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from django_uploadkit import webhook_delivery
+from django_uploadkit import webhook_delivery, webhook_http
 from django_uploadkit.models import File, Project, WebhookDelivery, WebhookEvent
 from django_uploadkit.webhooks import (
     UnsafeWebhookUrl,
@@ -372,10 +372,10 @@ def test_no_cookie_is_kept_between_deliveries(runner, project, upload, receiver)
 
 
 def test_each_process_makes_its_own_connection_pools(monkeypatch):
-    first = webhook_delivery._http()
-    assert webhook_delivery._http() is first
-    monkeypatch.setattr(webhook_delivery.os, "getpid", lambda: -1)  # as after a fork
-    assert webhook_delivery._http() is not first
+    first = webhook_http._http()
+    assert webhook_http._http() is first
+    monkeypatch.setattr(webhook_http.os, "getpid", lambda: -1)  # as after a fork
+    assert webhook_http._http() is not first
 
 
 # -- the environment: proxies ------------------------------------------------------------------
@@ -393,9 +393,9 @@ def environment(monkeypatch, settings, tmp_path):
         monkeypatch.delenv(name.upper(), raising=False)
     for name in ("NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
-    webhook_delivery._environment.cache_clear()
+    webhook_http._environment.cache_clear()
     yield monkeypatch
-    webhook_delivery._environment.cache_clear()
+    webhook_http._environment.cache_clear()
 
 
 def deliver_one(project: Project, url: str) -> WebhookEvent:
@@ -455,10 +455,10 @@ def test_the_ca_bundle_and_no_proxy_are_read_as_requests_reads_them(environment)
     environment.setenv("http_proxy", "http://127.0.0.9:9")
     # NO_PROXY names hosts as requests sends them: IDNA-encoded.
     environment.setenv("no_proxy", "xn--bcher-kva.example")
-    settings = webhook_delivery._environment("http://bücher.example/hook")
+    settings = webhook_http._environment("http://bücher.example/hook")
     assert settings["verify"] == "/etc/ssl/certs/ca-certificates.crt"
     assert settings["proxies"] == {}
-    assert webhook_delivery._environment("http://other.example/hook")["proxies"]["http"] == "http://127.0.0.9:9"
+    assert webhook_http._environment("http://other.example/hook")["proxies"]["http"] == "http://127.0.0.9:9"
 
 
 def test_a_proxy_url_with_credentials_authenticates_to_the_proxy(environment, project):
@@ -503,7 +503,7 @@ def test_https_receivers_are_verified_against_the_ca_bundle_requests_would_use(
         assert refused.status == Status.PENDING and receiver.received == []
         assert "CERTIFICATE_VERIFY_FAILED" in refused.deliveries.get().error
 
-        webhook_delivery._environment.cache_clear()
+        webhook_http._environment.cache_clear()
         environment.setenv("REQUESTS_CA_BUNDLE", cert)  # a file
         assert deliver_one(project, receiver.url).status == Status.DELIVERED
 
@@ -511,7 +511,7 @@ def test_https_receivers_are_verified_against_the_ca_bundle_requests_would_use(
         folder.mkdir()
         shutil.copy(cert, folder / "receiver.pem")
         subprocess.run(["openssl", "rehash", str(folder)], check=True, capture_output=True)
-        webhook_delivery._environment.cache_clear()
+        webhook_http._environment.cache_clear()
         environment.setenv("REQUESTS_CA_BUNDLE", str(folder))  # a directory, as c_rehash makes
         assert deliver_one(project, receiver.url).status == Status.DELIVERED
         assert len(receiver.received) == 2
