@@ -276,7 +276,8 @@ def use_broker() -> None:
 
 
 #: Process groups whose CPU time each load run charges to its requests (by process name).
-CPU_GROUPS = {"gunicorn": "gunicorn", "postgres": "postgres", "s3rver": "node", "wrk": "wrk"}
+CPU_GROUPS = {"gunicorn": "gunicorn", "postgres": "postgres", "s3rver": "node", "wrk": "wrk",
+              "celery": "celery"}
 
 
 def cpu_seconds() -> dict[tuple[str, int, int], float]:
@@ -970,7 +971,7 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
             rx.reset()
             pool, concurrency, extra = variants[variant]
             with Worker({**env, **extra}, concurrency=concurrency, pool=pool) as w:
-                ready = time.time()
+                ready, cpu_before = time.time(), cpu_seconds()
                 deadline = time.monotonic() + 600
                 while time.monotonic() < deadline:
                     stats = rx.stats()
@@ -979,6 +980,7 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
                     time.sleep(0.2)
                 else:
                     raise RuntimeError(f"the receiver got {stats} after 600 s")
+                cpu = cpu_used(cpu_before, cpu_seconds())
                 children = len(w.pids()) - 1
             delivered = WebhookEvent.objects.filter(
                 pk__in=[e.pk for e in events], status=WebhookEvent.Status.DELIVERED).count()
@@ -996,6 +998,9 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
                 "worker": worker_options(variant),
                 "task_messages": messages,
                 "child_processes": children,
+                # From the worker's ready to the last delivery: the worker's processes, all of
+                # PostgreSQL's, and the whole machine (the receiver and Redis included).
+                "cpu_us_per_delivery": {g: cpu[g] / n * 1e6 for g in ("celery", "postgres", "machine")},
             }
             runs.append(run)
             log(f"  run {i + 1} {variant}: {run['deliveries_per_s']:.0f} deliveries/s "
@@ -1019,6 +1024,9 @@ def bench_webhooks(p: dict[str, Any]) -> dict[str, Any]:
            for name in variants if name != first},
         "all_verified": all(r["verified"] >= n and r["refused"] == 0 and r["events_delivered_in_db"] == n for r in runs),
         "receiver_connections": summary([r["receiver_connections"] for r in runs]),
+        **{f"cpu_us_per_delivery_{name}": {g: summary([r["cpu_us_per_delivery"][g] for r in by[name]])
+                                           for g in ("celery", "postgres", "machine")}
+           for name in variants},
         "runs": runs,
     }
 
@@ -1153,6 +1161,10 @@ def table(results: dict[str, Any]) -> list[str]:
                 f"| 7 | the same, `worker {command}` | {fmt(h['deliveries_per_s_' + name])} | | |",
                 f"| 7 | the first ÷ this one (runs interleaved) | {fmt(h['ratio_' + first + '_over_' + name], 2)} | | |",
             ]
+        if f"cpu_us_per_delivery_{first}" in h:  # since the eighth round
+            per = "; ".join(cpu({"cpu_us": h[f"cpu_us_per_delivery_{name}"]}, ("celery", "postgres", "machine"))
+                            for name in h["variants"])
+            rows.append(f"| 7 | CPU per delivery, µs: worker / postgres / whole machine; {', '.join(h['variants'])} | {per} | | |")
         rows.append(f"| 7 | every signature verified, every event DELIVERED | {'yes' if h['all_verified'] else 'NO'} | | |")
     return rows
 
