@@ -243,7 +243,15 @@ def deliver(event_ids: list[str]) -> None:
         if i and time.monotonic() > give_back_at:
             _queue(event_ids[i:])
             return
-        delay = attempt_delivery(event_id)
+        try:
+            delay = attempt_delivery(event_id)
+        except BaseException:
+            # The database failed, or a time limit struck: the message is acknowledged all the
+            # same (a failed task is), so the events after this one go out as a message of
+            # their own; this one stays PENDING for ``rescue_stale``.
+            if event_ids[i + 1:]:
+                _queue(event_ids[i + 1:])
+            raise
         if delay is not None:
             _queue([event_id], countdown=delay)
 

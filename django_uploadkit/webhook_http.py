@@ -30,12 +30,14 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float, excerpt
     """POST ``body``; the answer's first ``excerpt_chars`` characters are kept. Redirects are
     never followed (a 3xx is a failed attempt: a receiver could bounce the request to an
     internal address), nothing is retried here, and nothing raises for the receiver's failures."""
-    environment = _environment(url)
-    headers = {**headers, **environment["headers"]}
     status, excerpt, error = None, "", ""
     with Deadline(timeout) as deadline:
         response = None
         try:
+            # Inside the try: a URL requests cannot prepare (a host IDNA refuses) is a failed
+            # attempt like any other, not an exception that leaves the event claimed.
+            environment = _environment(url)
+            headers = {**headers, **environment["headers"]}
             response = _http(environment["proxy"], environment["verify"]).urlopen(
                 "POST", environment["url"], body=body, headers=headers, redirect=False,
                 retries=False, timeout=urllib3.Timeout(connect=timeout, read=timeout),
@@ -110,21 +112,23 @@ def _pool_manager(proxy: str | None, verify: bool | str) -> urllib3.PoolManager:
 def _environment(url: str) -> dict[str, Any]:
     """What requests would take from the environment for ``url`` (``trust_env``): the proxies
     (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, none for a ``NO_PROXY`` host), the CA bundle
-    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) and ``.netrc`` credentials, read with requests'
-    own functions, and the URL as requests would send it (its host IDNA-encoded, its path
-    quoted). Read once per process and URL: requests scanned all of ``os.environ`` on every
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) and the credentials (``.netrc``'s, else the
+    URL's own ``user:password@``, sent as Basic auth and never in the request line), read with
+    requests' own functions, and the URL as requests would send it (its host IDNA-encoded, its
+    path quoted). Read once per process and URL: requests scanned all of ``os.environ`` on every
     delivery, which cost more than a quarter of an attempt's instructions (BENCHMARKS.md,
     item 7). A change to these variables reaches a worker when it restarts."""
     verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     prepared = requests.Request("POST", url).prepare().url or url
     proxies = requests.utils.get_environ_proxies(prepared)
-    netrc = requests.utils.get_netrc_auth(url)
+    # requests' order: .netrc's entry for the host first, else the URL's own credentials.
+    auth = requests.utils.get_netrc_auth(url) or requests.utils.get_auth_from_url(prepared)
     return {
-        "url": prepared,
+        "url": requests.utils.urldefragauth(prepared),
         "proxies": proxies,
         "proxy": requests.utils.select_proxy(prepared, proxies),
         "verify": verify,
-        "headers": urllib3.make_headers(basic_auth=":".join(netrc)) if netrc else {},
+        "headers": urllib3.make_headers(basic_auth=":".join(auth)) if any(auth) else {},
     }
 
 

@@ -150,6 +150,15 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> None:
     host = parts.hostname
     if not host:
         raise UnsafeWebhookUrl("The webhook URL has no host.")
+    if not host.isascii():
+        # The name delivery will connect to: requests encodes hosts with IDNA 2008 (UTS 46),
+        # where getaddrinfo's own codec (IDNA 2003) maps e.g. "ß" to "ss", another domain.
+        import idna  # requests' own dependency; loaded only for such hosts
+
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise UnsafeWebhookUrl(f"The webhook host {host!r} is not a valid domain name.") from None
     if allow_private:
         return
     try:

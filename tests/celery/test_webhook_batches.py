@@ -124,3 +124,39 @@ def test_a_batch_gives_back_what_it_has_not_reached_once_webhook_timeout_has_pas
     assert [WebhookEvent.objects.get(pk=e.pk).attempts for e in events[1:]] == [1, 1]
     # The batch, the rest given back, and the first event's retry: three messages.
     wait_until(lambda: messages_received(celery_worker) - before == 3)
+
+
+def test_an_attempt_that_raises_hands_the_rest_of_its_batch_back(
+    settings, celery_worker, broker_app, use_app, project, receiver, monkeypatch
+):
+    """A time limit striking mid-POST (or the database failing) ends the task with an error,
+    and a failed task's message is acknowledged: the batch's other events go out as a message
+    of their own, and the one that raised stays PENDING for rescue_stale."""
+    import urllib3
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.UPLOADKIT = TEST_UPLOADKIT
+    use_app(broker_app)
+    webhook_delivery.set_webhook_url(project, receiver.url)
+    events = [  # recorded, not queued: this test hands the batch to deliver() itself
+        WebhookEvent.objects.create(
+            id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
+            body='{"type":"file.uploaded"}', next_attempt_at=None,
+        )
+        for _ in range(3)
+    ]
+
+    # This test's process is not the worker's: only the attempt made here is struck.
+    def strike(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(urllib3.PoolManager, "urlopen", strike)
+    with pytest.raises(SoftTimeLimitExceeded):
+        webhook_delivery.deliver([e.pk for e in events])
+    monkeypatch.undo()
+
+    hooks = receiver.wait_for(2)  # the worker delivers the rest
+    assert sorted(h.headers["webhook-id"] for h in hooks) == sorted(e.pk for e in events[1:])
+    wait_until(lambda: WebhookEvent.objects.filter(status=Status.DELIVERED).count() == 2)
+    first = WebhookEvent.objects.get(pk=events[0].pk)
+    assert first.status == Status.PENDING and first.attempts == 0

@@ -450,6 +450,51 @@ def test_netrc_credentials_from_the_environment_are_sent(environment, project, t
         assert request.headers["authorization"] == "Basic " + b64.b64encode(b"hooks:s3cret").decode()
 
 
+def test_credentials_in_the_url_are_sent_as_basic_auth_never_in_the_request(environment,
+                                                                            project):
+    import base64 as b64
+
+    with WebhookReceiver() as receiver:
+        url = receiver.url.replace("http://", "http://hooks:p%40ss@")  # quoted in the URL
+        assert deliver_one(project, url).status == Status.DELIVERED
+        with WebhookReceiver() as proxy:  # through a proxy, the absolute URL leaves them out
+            environment.setenv("http_proxy", origin(proxy))
+            webhook_http._environment.cache_clear()
+            assert deliver_one(project, url).status == Status.DELIVERED
+    basic = "Basic " + b64.b64encode(b"hooks:p@ss").decode()
+    [straight] = receiver.received
+    [proxied] = proxy.received
+    assert straight.headers["authorization"] == proxied.headers["authorization"] == basic
+    assert proxied.path == receiver.url and "p%40ss" not in proxied.path
+
+
+def test_a_url_requests_cannot_prepare_is_a_failed_attempt_not_an_exception(environment):
+    sent = webhook_http.post("http://\u2603.net/hook", b"{}", {}, 1.0, 100)
+    assert sent.status is None and "InvalidURL" in sent.error
+
+
+def test_the_guard_resolves_the_host_delivery_connects_to(settings, monkeypatch):
+    """Python's resolver encodes names with IDNA 2003 ("ß" becomes "ss": another domain);
+    requests with IDNA 2008. The guard must look up the name that will be connected to."""
+    import socket
+
+    settings.UPLOADKIT = {**settings.UPLOADKIT, "ALLOW_PRIVATE_WEBHOOKS": False}
+    asked = []
+
+    def resolve(host, port, *args, **kwargs):  # public DNS does not exist here
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    check_webhook_url("https://evilstra\u00dfe.com/hook")
+    assert asked == ["xn--evilstrae-n1a.com"]
+    assert webhook_http._environment("https://evilstra\u00dfe.com/hook")["url"].startswith(
+        "https://xn--evilstrae-n1a.com/"
+    )
+    with pytest.raises(UnsafeWebhookUrl, match="not a valid domain name"):
+        check_webhook_url("https://\u2603.net/hook", allow_private=True)
+
+
 def test_the_ca_bundle_and_no_proxy_are_read_as_requests_reads_them(environment):
     environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     environment.setenv("http_proxy", "http://127.0.0.9:9")
