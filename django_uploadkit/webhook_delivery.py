@@ -212,8 +212,10 @@ _CLAIM = queries.CompiledUpdate(
 )
 _FINISH = queries.CompiledUpdate(
     WebhookEvent,
-    lambda pk, attempts, status, last_attempt_at, delivered_at, next_attempt_at: (
-        WebhookEvent.objects.filter(pk=pk),
+    # Only under the lease this attempt claimed: an attempt that outlived it (or whose event
+    # was resent meanwhile) must not overwrite what the event's new owner records.
+    lambda pk, lease, attempts, status, last_attempt_at, delivered_at, next_attempt_at: (
+        WebhookEvent.objects.filter(pk=pk, lease_until=lease),
         {
             "attempts": attempts,
             "last_attempt_at": last_attempt_at,
@@ -223,7 +225,8 @@ _FINISH = queries.CompiledUpdate(
             "next_attempt_at": next_attempt_at,
         },
     ),
-    pk="id", attempts="attempts", status="status", last_attempt_at="last_attempt_at",
+    pk="id", lease="lease_until", attempts="attempts", status="status",
+    last_attempt_at="last_attempt_at",
     delivered_at="delivered_at", next_attempt_at="next_attempt_at",
 )
 
@@ -303,9 +306,10 @@ def attempt_delivery(event_id: str) -> float | None:
     delay = None if done else next_delay(attempt)
     finished = timezone.now()
     # The attempt's row and the event's new state together (one statement on PostgreSQL).
-    queries.insert_one_then_update(
+    owned = queries.insert_one_then_update(
         delivery, _FINISH, using,
         pk=event.pk,
+        lease=lease,
         attempts=attempt,
         last_attempt_at=now,
         status=(
@@ -316,6 +320,11 @@ def attempt_delivery(event_id: str) -> float | None:
         delivered_at=finished if delivery.succeeded else None,
         next_attempt_at=None if done else finished + timedelta(seconds=delay or 0),
     )
+    if not owned:
+        # The attempt is on record; the event's state and its retries are its owner's now.
+        logger.warning("Webhook %s attempt %d outlived its lease: its result was recorded, "
+                       "the event left to the attempt that claimed it since", event.pk, attempt)
+        return None
     if not delivery.succeeded:
         logger.warning(
             "Webhook %s attempt %d/%d to project %s failed: %s",

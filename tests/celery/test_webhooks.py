@@ -361,6 +361,43 @@ def test_an_attempt_is_two_statements_on_postgresql(settings, project, receiver,
     assert [hook.headers["webhook-id"] for hook in receiver.wait_for(2)] == [warm.pk, measured.pk]
 
 
+def test_an_attempt_that_outlives_its_lease_leaves_the_event_to_its_new_owner(
+    settings, project, receiver
+):
+    """Another worker may claim an event whose lease ran out while its attempt still waited
+    for the receiver: the late attempt is recorded, but it changes neither the event's state
+    nor its retries, which are the new claimant's."""
+    import threading
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.UPLOADKIT = TEST_UPLOADKIT
+    connect(project, receiver)
+    event = new_event(project)
+    receiver.gather(2, timeout=1.5)  # the first request is held 1.5 s, then answered 200
+    returned = []
+
+    def attempt_in_another_thread() -> None:
+        try:
+            returned.append(webhook_delivery.attempt_delivery(event.pk))
+        finally:
+            connection.close()  # this thread's own
+
+    attempt = threading.Thread(target=attempt_in_another_thread)
+    attempt.start()
+    wait_until(lambda: WebhookEvent.objects.get(pk=event.pk).lease_until is not None)
+    new_lease = timezone.now() + timedelta(minutes=5)  # what another worker's claim writes
+    WebhookEvent.objects.filter(pk=event.pk).update(lease_until=new_lease)
+    attempt.join(10)
+
+    assert returned == [None]  # no retry of its own
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.lease_until) == (Status.PENDING, 0, new_lease)
+    [late] = event.deliveries.all()
+    assert late.succeeded and late.attempt == 1
+
+
 def test_no_cookie_is_kept_between_deliveries(runner, project, upload, receiver):
     connect(project, receiver)
     receiver.script((200, {"Set-Cookie": "session=abc; Path=/"}))
