@@ -252,8 +252,9 @@ def deliver(event_ids: list[str]) -> None:
             # The database failed, or a time limit struck: the message is acknowledged all the
             # same (a failed task is), so the events after this one go out as a message of
             # their own; this one stays PENDING for ``rescue_stale``.
-            if event_ids[i + 1:]:
-                _queue(event_ids[i + 1:])
+            rest = event_ids[i + 1:]
+            if rest:
+                _queue(rest)
             raise
         if delay is not None:
             _queue([event_id], countdown=delay)

@@ -46,6 +46,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = 
         time.sleep(0.05)
 
 
+def new_event(project: Any) -> Any:
+    """A webhook event recorded and not queued: the test hands it to the delivery itself."""
+    from django_uploadkit import webhook_delivery
+    from django_uploadkit.models import WebhookEvent
+
+    return WebhookEvent.objects.create(
+        id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
+        body='{"type":"file.uploaded"}', next_attempt_at=None,
+    )
+
+
 def written_ago(rows: list[Any], ages: list[float]) -> None:
     """Back-date outbox rows: each as if written ``age`` seconds ago."""
     from django.utils import timezone

@@ -12,7 +12,7 @@ from django_uploadkit import webhook_delivery
 from django_uploadkit.models import File, FileRoute, OutboxMessage, Project, WebhookEvent
 from django_uploadkit.webhooks import verify_webhook
 
-from .conftest import TEST_UPLOADKIT, wait_until
+from .conftest import TEST_UPLOADKIT, new_event, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,13 +138,7 @@ def test_an_attempt_that_raises_hands_the_rest_of_its_batch_back(
     settings.UPLOADKIT = TEST_UPLOADKIT
     use_app(broker_app)
     webhook_delivery.set_webhook_url(project, receiver.url)
-    events = [  # recorded, not queued: this test hands the batch to deliver() itself
-        WebhookEvent.objects.create(
-            id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
-            body='{"type":"file.uploaded"}', next_attempt_at=None,
-        )
-        for _ in range(3)
-    ]
+    events = [new_event(project) for _ in range(3)]  # this test hands them to deliver()
 
     # This test's process is not the worker's: only the attempt made here is struck.
     def strike(*args, **kwargs):

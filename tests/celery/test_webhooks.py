@@ -26,7 +26,7 @@ from django_uploadkit.webhooks import (
 
 from ..servers.slow_http import SlowServer
 from ..servers.webhook_receiver import WebhookReceiver
-from .conftest import TEST_UPLOADKIT, wait_until
+from .conftest import TEST_UPLOADKIT, new_event, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -335,14 +335,6 @@ def test_deliveries_reuse_one_kept_alive_connection(settings, tmp_path, project)
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-def new_event(project: Project) -> WebhookEvent:
-    """An event recorded and not yet attempted (delivered in-process by the test)."""
-    return WebhookEvent.objects.create(
-        id=webhook_delivery.new_event_id(), project=project, event_type="file.uploaded",
-        body='{"type":"file.uploaded"}', next_attempt_at=None,
-    )
 
 
 def test_an_attempt_is_two_statements_on_postgresql(settings, project, receiver,
